@@ -1,0 +1,3 @@
+from epmjobs.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The HTTP face: Oracle's wire shapes and our namespaced extensions. Translation only."""

@@ -1,0 +1,1 @@
+"""Route tables: Oracle's paths and our ``/epmjobs/v1`` extensions."""

@@ -1,0 +1,87 @@
+"""Application definition files: a versioned JSON document that creates an application.
+
+Format ``epmjobs-application/1`` (docs/application-files.md)::
+
+    {"format": "epmjobs-application/1", "name": "Vision", "appType": "PBCS",
+     "cubes": [{"name": "Plan1", "kind": "BSO"}, ...],
+     "jobDefinitions": [{"jobType": "CUBE_REFRESH", "jobName": "RefreshDB",
+                         "planType": null, "parameters": {}}, ...]}
+
+The outline (dimensions, members) joins the format with the [outline] issue.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from epmjobs.errors import InvalidRequest
+from epmjobs.jobs.definitions import parse_definition
+from epmjobs.planning.application import Cube, CubeKind, validate_application_name
+from epmjobs.system import System
+
+FORMAT = "epmjobs-application/1"
+
+
+def _cubes(raw: Any) -> list[Cube]:
+    if not isinstance(raw, list):
+        raise InvalidRequest("cubes must be a list.")
+    cubes = []
+    for item in raw:
+        try:
+            cubes.append(Cube(str(item["name"]), CubeKind(str(item.get("kind", "BSO")).upper())))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidRequest(f"Invalid cube entry: {item!r}.") from exc
+    return cubes
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise InvalidRequest(f"Cannot read application file {path}: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise InvalidRequest(f"{path} is not an application file (format {FORMAT}).")
+    return doc
+
+
+def create_application(system: System, doc: dict[str, Any]) -> str:
+    """Create the application a definition document describes, in one transaction."""
+    name = validate_application_name(str(doc.get("name", "")))
+    cubes = _cubes(doc.get("cubes", []))
+    definitions = [parse_definition(d, cubes) for d in doc.get("jobDefinitions", [])]
+    now = time.time()
+    apps = system.stores.apps
+    with system.db.transaction() as conn:
+        app_id = apps.create(conn, name, str(doc.get("appType", "PBCS")), cubes, now)
+        for definition in definitions:
+            apps.put_definition(conn, app_id, definition, now)
+    return name
+
+
+def export_application(system: System, name: str) -> dict[str, Any]:
+    app = system.stores.apps.get(name)
+    if app is None:
+        raise InvalidRequest(f"The application {name} does not exist.")
+    return {
+        "format": FORMAT, "name": app.name, "appType": app.app_type,
+        "cubes": [{"name": c.name, "kind": str(c.kind)} for c in app.cubes],
+        "jobDefinitions": [
+            {"jobType": d.job_type, "jobName": d.job_name, "planType": d.plan_type,
+             "parameters": d.parameters}
+            for d in system.stores.apps.definitions(app.application_id)
+        ],
+    }
+
+
+def put_definition(system: System, app_name: str, raw: dict[str, Any]) -> None:
+    """Create or replace one job definition of an existing application."""
+    app = system.stores.apps.get(app_name)
+    if app is None:
+        raise InvalidRequest(f"The application {app_name} does not exist.")
+    definition = parse_definition(raw, list(app.cubes))
+    with system.db.transaction() as conn:
+        system.stores.apps.put_definition(conn, app.application_id, definition, time.time())

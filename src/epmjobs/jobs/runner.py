@@ -1,0 +1,166 @@
+"""The embedded job runner: worker loops over the jobs table.
+
+A worker claims the oldest queued job, heart-beats while it runs, and ends it in one
+transaction together with the job's effects. Any worker also reaps jobs whose worker
+stopped heart-beating (killed, crashed): those are queued again, up to
+``max_attempts``, or ended with status 1 saying they were interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Connection
+
+from epmjobs.errors import EpmJobsError, InvalidJobParameter, JobCancelled, JobFailed
+from epmjobs.jobs.context import JobContext
+from epmjobs.jobs.model import Job, JobMessage, MessageType
+from epmjobs.jobs.status import JobStatus
+from epmjobs.jobs.types import implementation, lookup
+from epmjobs.jobs.wakeup import WakeupListener
+from epmjobs.system import System
+
+log = logging.getLogger("epmjobs.worker")
+
+
+class _NotOurs(Exception):
+    """The job was reaped or ended by someone else while we ran it: drop our result."""
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
+class Worker:
+    def __init__(self, system: System, worker_id: str | None = None) -> None:
+        self.system = system
+        self.settings = system.settings
+        self.jobs = system.stores.jobs
+        self.worker_id = worker_id or new_worker_id()
+        self._last_reap = 0.0
+
+    # -- the loop ------------------------------------------------------------------
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        listener = WakeupListener(self.system.run_dir, self.worker_id.replace(":", "-"))
+        try:
+            while not should_stop():
+                self.maybe_reap()
+                if not self.run_one():
+                    listener.wait(self.settings.idle_poll_seconds)
+        finally:
+            listener.close()
+
+    def run_one(self) -> bool:
+        """Claim and run one job; False when there was none queued."""
+        job = self.jobs.claim_next(self.worker_id, time.time())
+        if job is None:
+            return False
+        self.execute(job)
+        return True
+
+    def drain(self) -> int:
+        """Run queued jobs until none is left (tests, and `epmjobs worker --burst`)."""
+        count = 0
+        while self.run_one():
+            count += 1
+        return count
+
+    def maybe_reap(self) -> None:
+        now = time.time()
+        if now - self._last_reap < self.settings.heartbeat_seconds:
+            return
+        self._last_reap = now
+        self.reap(now - self.settings.stale_after_seconds)
+
+    def reap(self, stale_before: float) -> None:
+        result = self.jobs.reap_stale(stale_before, self.settings.max_attempts, time.time())
+        if result.requeued or result.failed or result.cancelled:
+            log.warning("recovered interrupted jobs: requeued=%s failed=%s cancelled=%s",
+                        result.requeued, result.failed, result.cancelled)
+            if result.requeued:
+                self.system.bell.ring()
+
+    # -- one job -------------------------------------------------------------------
+
+    def execute(self, job: Job) -> None:
+        stop_beat = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(job.job_id, stop_beat),
+                                daemon=True)
+        beat.start()
+        try:
+            ctx, status, details = self._run_handler(job)
+        finally:
+            stop_beat.set()
+            beat.join()
+        self._commit(job, ctx, status, details)
+
+    def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
+        while not stop.wait(self.settings.heartbeat_seconds):
+            try:
+                self.jobs.heartbeat(job_id, self.worker_id, time.time())
+            except Exception:  # a missed beat is survivable; the next one may pass
+                log.exception("heartbeat failed for job %s", job_id)
+
+    def _run_handler(self, job: Job) -> tuple[JobContext | None, JobStatus, str | None]:
+        spec = lookup(job.job_type)
+        impl = implementation(spec) if spec else None
+        app = self.system.stores.apps.get(job.application)
+        if impl is None or app is None:
+            return None, JobStatus.ERROR, f"The job type {job.job_type} cannot run here."
+        ctx = JobContext(job=job, application=app, parameters=dict(job.parameters),
+                         stores=self.system.stores,
+                         _is_cancelled=lambda: self.jobs.status(job.job_id)
+                         == JobStatus.CANCEL_PENDING)
+        try:
+            details = impl.run(ctx)
+            return ctx, JobStatus.SUCCESS, details
+        except JobCancelled as exc:
+            return ctx, JobStatus.CANCELLED, exc.message
+        except InvalidJobParameter as exc:
+            ctx.error(exc.message)
+            return ctx, JobStatus.INVALID_PARAMETER, exc.message
+        except (JobFailed, EpmJobsError) as exc:
+            ctx.error(exc.message)
+            return ctx, JobStatus.ERROR, exc.message
+        except Exception as exc:
+            log.exception("job %s (%s) failed unexpectedly", job.job_id, job.job_type)
+            text = f"The job failed with an internal error: {type(exc).__name__}: {exc}"
+            ctx.error(text)
+            return ctx, JobStatus.ERROR, text
+
+    def _commit(self, job: Job, ctx: JobContext | None, status: JobStatus,
+                details: str | None) -> None:
+        try:
+            with self.system.db.transaction() as conn:
+                written = self.jobs.finish(conn, job.job_id, self.worker_id, status, details,
+                                           time.time())
+                if written is None:
+                    raise _NotOurs
+                if ctx is not None:
+                    if written is JobStatus.SUCCESS:
+                        for effect in ctx.effects:
+                            effect(conn)
+                    self._record(conn, job.job_id, ctx)
+        except _NotOurs:
+            log.warning("job %s was taken from worker %s; result dropped", job.job_id,
+                        self.worker_id)
+        except Exception as exc:
+            log.exception("job %s: effects could not be committed", job.job_id)
+            text = f"The job's changes could not be saved: {type(exc).__name__}: {exc}"
+            with self.system.db.transaction() as conn:
+                if self.jobs.finish(conn, job.job_id, self.worker_id, JobStatus.ERROR, text,
+                                    time.time()) is not None:
+                    self.jobs.add_messages(conn, job.job_id, 0,
+                                           [JobMessage(MessageType.ERROR, "Job", text)])
+
+    def _record(self, conn: Connection, job_id: int, ctx: JobContext) -> None:
+        self.jobs.add_messages(conn, job_id, 0, ctx.messages)
+        self.jobs.add_children(conn, job_id, ctx.children)
+        for child_id, messages in ctx.child_messages.items():
+            self.jobs.add_messages(conn, job_id, child_id, messages)

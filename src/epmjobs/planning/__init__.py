@@ -1,0 +1,1 @@
+"""The planning engine: applications, cubes, and (in later issues) outlines and cell data."""

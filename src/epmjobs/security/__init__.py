@@ -1,0 +1,1 @@
+"""Who the caller is (authentication) and what its role lets it do (authorization)."""

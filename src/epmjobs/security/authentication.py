@@ -1,0 +1,90 @@
+"""Turning an ``Authorization`` header into a Principal.
+
+argon2 is slow on purpose (tens of milliseconds), and the status poll is the most
+frequent request in the field, so a verified header is remembered for a few seconds
+(``auth_cache_seconds``), keyed by a digest of the header, never the header itself.
+A changed or removed user is therefore seen within that many seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import time
+
+from epmjobs.errors import AuthenticationFailed
+from epmjobs.security.passwords import token_digest, verify_password
+from epmjobs.security.roles import Principal, Role
+from epmjobs.storage.userstore import UserRecord, UserStore
+
+_CACHE_LIMIT = 10_000
+
+
+class Authenticator:
+    def __init__(self, users: UserStore, cache_seconds: float) -> None:
+        self.users = users
+        self.cache_seconds = cache_seconds
+        self._cache: dict[bytes, tuple[float, Principal]] = {}
+
+    def cached(self, header: str | None) -> Principal | None:
+        """The principal for a header verified recently, without any I/O."""
+        if not header:
+            return None
+        hit = self._cache.get(self._key(header))
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def authenticate(self, header: str | None) -> Principal:
+        """Verify a Basic or Bearer header; raises AuthenticationFailed."""
+        if not header:
+            raise AuthenticationFailed("Authentication is required.")
+        hit = self.cached(header)
+        if hit is not None:
+            return hit
+        scheme, _, value = header.strip().partition(" ")
+        if scheme.lower() == "basic":
+            principal = self._basic(value.strip())
+        elif scheme.lower() == "bearer":
+            principal = self._bearer(value.strip())
+        else:
+            raise AuthenticationFailed("Unsupported authorization scheme.")
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[self._key(header)] = (time.monotonic() + self.cache_seconds, principal)
+        return principal
+
+    def forget_all(self) -> None:
+        self._cache.clear()
+
+    @staticmethod
+    def _key(header: str) -> bytes:
+        return hashlib.blake2b(header.encode(), digest_size=20).digest()
+
+    def _basic(self, value: str) -> Principal:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise AuthenticationFailed("Malformed Basic credentials.") from exc
+        username, sep, password = decoded.partition(":")
+        if not sep:
+            raise AuthenticationFailed("Malformed Basic credentials.")
+        user = self._find_user(username)
+        if user is None or not user.password_hash or not verify_password(
+                user.password_hash, password):
+            raise AuthenticationFailed("Invalid credentials.")
+        return Principal(user.username, Role(user.role))
+
+    def _find_user(self, username: str) -> UserRecord | None:
+        """``user`` or ``identitydomain.user`` (Oracle's two forms)."""
+        user = self.users.get(username)
+        if user is None and "." in username:
+            user = self.users.get(username.split(".", 1)[1])
+        return user
+
+    def _bearer(self, token: str) -> Principal:
+        user = self.users.user_for_token(token_digest(token), time.time())
+        if user is None:
+            raise AuthenticationFailed("Invalid or expired token.")
+        return Principal(user.username, Role(user.role))

@@ -1,0 +1,45 @@
+"""What each role may do: the one place that answers "is this caller allowed?".
+
+The table follows Oracle's (reference §5.2): versions and the application list are open
+to every role; job definitions, job submission, job status and details are for Service
+Administrators, except that the user who submitted a job may always follow it. Power
+Users gain rule launches in the [rules] issue (per-rule grants). While an application's
+login level is Administrators, only Service Administrators may use it at all.
+"""
+
+from __future__ import annotations
+
+from epmjobs.errors import ApplicationInAdminMode, PermissionDenied
+from epmjobs.jobs.model import Job
+from epmjobs.security.roles import Principal
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise PermissionDenied(
+            f"User {principal.username} does not have the Service Administrator role "
+            "required for this operation."
+        )
+
+
+def require_application_open(principal: Principal, application: str, admin_mode: bool) -> None:
+    if admin_mode and not principal.is_admin:
+        raise ApplicationInAdminMode(
+            f"The application {application} is in administration mode: only "
+            "administrators can use it now."
+        )
+
+
+def require_submit(principal: Principal, job_type: str) -> None:
+    """Only Service Administrators launch jobs (Power User rule grants come with RULES)."""
+    if not principal.is_admin:
+        raise PermissionDenied(
+            f"User {principal.username} is not allowed to launch {job_type} jobs."
+        )
+
+
+def require_job_access(principal: Principal, job: Job) -> None:
+    if not (principal.is_admin or job.submitted_by == principal.username):
+        raise PermissionDenied(
+            f"User {principal.username} is not allowed to view job {job.job_id}."
+        )

@@ -1,0 +1,40 @@
+"""Oracle's predefined roles, and the caller as the rest of the code sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from epmjobs.errors import InvalidRequest
+
+
+class Role(StrEnum):
+    SERVICE_ADMINISTRATOR = "Service Administrator"
+    POWER_USER = "Power User"
+    USER = "User"
+    VIEWER = "Viewer"
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        """Accept the display name or a short form: admin, service_admin, power_user..."""
+        key = text.strip().lower().replace("_", " ").replace("-", " ")
+        aliases = {"admin": cls.SERVICE_ADMINISTRATOR, "service admin": cls.SERVICE_ADMINISTRATOR,
+                   "administrator": cls.SERVICE_ADMINISTRATOR, "power": cls.POWER_USER}
+        for role in cls:
+            if role.value.lower() == key:
+                return role
+        if key in aliases:
+            return aliases[key]
+        raise InvalidRequest(
+            f"Unknown role '{text}'. Roles: " + ", ".join(r.value for r in cls) + "."
+        )
+
+
+@dataclass(frozen=True)
+class Principal:
+    username: str
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.SERVICE_ADMINISTRATOR

@@ -1,0 +1,1 @@
+"""Persistence behind named operations: SQLite embedded, PostgreSQL scaled out."""

@@ -1,0 +1,102 @@
+"""Connections: one engine per process, write transactions, cheap reads.
+
+SQLite (embedded): WAL, ``synchronous=NORMAL``, a busy timeout, and every write
+transaction opened with ``BEGIN IMMEDIATE`` so two writers queue instead of failing on
+a lock upgrade. Reads run in autocommit mode (WAL readers never block writers).
+PostgreSQL (scaled out): psycopg 3, ordinary ``READ COMMITTED`` transactions.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+_BUSY_TIMEOUT_MS = 30_000
+
+
+def _normalise_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here, not SQLAlchemy's psycopg2 default."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+class Database:
+    """The process's handle on the database: transactions and reads."""
+
+    def __init__(self, url: str) -> None:
+        self.url = _normalise_url(url)
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        self.is_sqlite = self.dialect == "sqlite"
+        self._sqlite_path: str | None = None
+        if self.is_sqlite:
+            self._sqlite_path = parsed.database or ":memory:"
+            if self._sqlite_path != ":memory:":
+                Path(self._sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(
+                self.url, connect_args={"check_same_thread": False, "timeout": 30}
+            )
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_engine(self.url, pool_size=10, max_overflow=20,
+                                        pool_pre_ping=True)
+        self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction: committed on success, rolled back on any exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads only, in autocommit mode."""
+        with self._reader.connect() as conn:
+            yield conn
+
+    def raw_sqlite(self) -> sqlite3.Connection:
+        """This thread's own read-only stdlib connection: the status poll's hot path."""
+        conn: sqlite3.Connection | None = getattr(self._local, "raw", None)
+        if conn is None:
+            assert self._sqlite_path is not None
+            conn = sqlite3.connect(self._sqlite_path, isolation_level=None,
+                                   check_same_thread=False, timeout=30)
+            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA query_only=ON")
+            self._local.raw = conn
+        return conn
+
+    def dispose(self) -> None:
+        raw = getattr(self._local, "raw", None)
+        if raw is not None:
+            raw.close()
+            self._local.raw = None
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from the stdlib driver; "begin" below does it.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,271 @@
+"""Named operations on jobs: submit, read, claim, heartbeat, finish, cancel, reap.
+
+The jobs table is the embedded queue. A row is *queued* when its status is -1 and no
+worker holds it, *running* when a worker holds it, and *ended* when its status is
+terminal. Every state change is one statement inside a transaction, guarded by the
+state it expects, so two processes can never both move the same job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+
+from epmjobs.jobs.model import ChildJob, Job, JobMessage, MessageType, Page
+from epmjobs.jobs.status import ACTIVE_STATUSES, JobStatus
+from epmjobs.storage.codec import dump_json, load_json
+from epmjobs.storage.database import Database
+from epmjobs.storage.schema import applications, job_children, job_messages, jobs
+
+_JOB_COLUMNS = (
+    jobs.c.job_id, applications.c.name, jobs.c.job_type, jobs.c.job_name, jobs.c.parameters,
+    jobs.c.status, jobs.c.details, jobs.c.submitted_by, jobs.c.submitted_at,
+    jobs.c.started_at, jobs.c.ended_at, jobs.c.attempts,
+)
+_JOB_FROM = jobs.join(applications, applications.c.application_id == jobs.c.application_id)
+_RAW_GET_JOB = (
+    "SELECT j.job_id, a.name, j.job_type, j.job_name, j.parameters, j.status, j.details,"
+    " j.submitted_by, j.submitted_at, j.started_at, j.ended_at, j.attempts"
+    " FROM jobs j JOIN applications a ON a.application_id = j.application_id"
+    " WHERE j.job_id = ?"
+)
+_ACTIVE = [int(s) for s in ACTIVE_STATUSES]
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        job_id=row[0], application=row[1], job_type=row[2], job_name=row[3],
+        parameters=load_json(row[4]) or {}, status=JobStatus(row[5]), details=row[6],
+        submitted_by=row[7], submitted_at=row[8], started_at=row[9], ended_at=row[10],
+        attempts=row[11],
+    )
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    application_id: int | None = None
+    job_types: tuple[str, ...] = ()
+    statuses: tuple[int, ...] = ()
+    submitted_by: str | None = None
+    since: float | None = None
+
+
+@dataclass(frozen=True)
+class ReapResult:
+    requeued: list[int]
+    failed: list[int]
+    cancelled: list[int]
+
+
+class JobStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- submit and read ------------------------------------------------------------
+
+    def insert(self, conn: Connection, *, application_id: int, job_type: str,
+               job_name: str | None, parameters: dict[str, Any], submitted_by: str,
+               now: float) -> int:
+        result = conn.execute(insert(jobs).values(
+            application_id=application_id, job_type=job_type, job_name=job_name,
+            parameters=dump_json(parameters), status=int(JobStatus.RUNNING),
+            submitted_by=submitted_by, submitted_at=now, attempts=0,
+        ).returning(jobs.c.job_id))
+        return int(result.scalar_one())
+
+    def get(self, job_id: int) -> Job | None:
+        """One job by id: a primary-key read, the status poll's whole database cost."""
+        if self.db.is_sqlite:
+            row = self.db.raw_sqlite().execute(_RAW_GET_JOB, (job_id,)).fetchone()
+            return None if row is None else _job(row)
+        with self.db.reading() as conn:
+            found = conn.execute(
+                select(*_JOB_COLUMNS).select_from(_JOB_FROM).where(jobs.c.job_id == job_id)
+            ).first()
+        return None if found is None else _job(found)
+
+    def search(self, flt: JobFilter, offset: int, limit: int) -> Page[Job]:
+        query = select(*_JOB_COLUMNS).select_from(_JOB_FROM)
+        if flt.application_id is not None:
+            query = query.where(jobs.c.application_id == flt.application_id)
+        if flt.job_types:
+            query = query.where(jobs.c.job_type.in_(flt.job_types))
+        if flt.statuses:
+            query = query.where(jobs.c.status.in_(flt.statuses))
+        if flt.submitted_by is not None:
+            query = query.where(jobs.c.submitted_by == flt.submitted_by)
+        if flt.since is not None:
+            query = query.where(jobs.c.submitted_at >= flt.since)
+        query = query.order_by(jobs.c.job_id.desc()).offset(offset).limit(limit + 1)
+        with self.db.reading() as conn:
+            rows = conn.execute(query).all()
+        return Page([_job(r) for r in rows[:limit]], offset, limit, has_more=len(rows) > limit)
+
+    def status(self, job_id: int) -> JobStatus | None:
+        with self.db.reading() as conn:
+            value = conn.execute(
+                select(jobs.c.status).where(jobs.c.job_id == job_id)
+            ).scalar_one_or_none()
+        return None if value is None else JobStatus(value)
+
+    # -- the worker's side ----------------------------------------------------------
+
+    def claim_next(self, worker_id: str, now: float) -> Job | None:
+        """Take the oldest queued job for this worker, or None when the queue is empty."""
+        candidate = (
+            select(jobs.c.job_id)
+            .where(jobs.c.status == int(JobStatus.RUNNING), jobs.c.worker_id.is_(None))
+            .order_by(jobs.c.job_id)
+            .limit(1)
+        )
+        if not self.db.is_sqlite:
+            candidate = candidate.with_for_update(skip_locked=True)
+        with self.db.transaction() as conn:
+            claimed = conn.execute(
+                update(jobs)
+                .where(jobs.c.job_id == candidate.scalar_subquery())
+                .values(worker_id=worker_id, heartbeat_at=now, attempts=jobs.c.attempts + 1,
+                        started_at=func.coalesce(jobs.c.started_at, now))
+                .returning(jobs.c.job_id)
+            ).scalar_one_or_none()
+            if claimed is None:
+                return None
+            row = conn.execute(
+                select(*_JOB_COLUMNS).select_from(_JOB_FROM).where(jobs.c.job_id == claimed)
+            ).one()
+        return _job(row)
+
+    def heartbeat(self, job_id: int, worker_id: str, now: float) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(update(jobs).where(jobs.c.job_id == job_id,
+                                            jobs.c.worker_id == worker_id)
+                         .values(heartbeat_at=now))
+
+    def finish(self, conn: Connection, job_id: int, worker_id: str | None,
+               status: JobStatus, details: str | None, now: float) -> JobStatus | None:
+        """End a job inside the caller's transaction (the one holding its effects).
+
+        A job whose cancel was requested ends as cancelled whatever the handler said;
+        the caller must then roll back the effects. Returns the status written, or None
+        when the job was no longer this worker's to finish (reaped, or ended already).
+        """
+        guard = and_(jobs.c.job_id == job_id, jobs.c.status.in_(_ACTIVE))
+        if worker_id is not None:
+            guard = and_(guard, jobs.c.worker_id == worker_id)
+        current = conn.execute(select(jobs.c.status).where(guard)).scalar_one_or_none()
+        if current is None:
+            return None
+        if current == JobStatus.CANCEL_PENDING:
+            status, details = JobStatus.CANCELLED, "The job was cancelled."
+        conn.execute(update(jobs).where(guard).values(
+            status=int(status), details=details, ended_at=now, worker_id=None,
+            heartbeat_at=None))
+        return status
+
+    def request_cancel(self, job_id: int, now: float) -> JobStatus | None:
+        """Ask a job to stop: queued jobs end at once (3), running ones go to 2."""
+        with self.db.transaction() as conn:
+            row = conn.execute(select(jobs.c.status, jobs.c.worker_id)
+                               .where(jobs.c.job_id == job_id)).first()
+            if row is None:
+                return None
+            status, worker = JobStatus(row[0]), row[1]
+            if status != JobStatus.RUNNING:
+                return status
+            if worker is None:
+                self.finish(conn, job_id, None, JobStatus.CANCELLED,
+                            "The job was cancelled before it started.", now)
+                return JobStatus.CANCELLED
+            conn.execute(update(jobs).where(jobs.c.job_id == job_id)
+                         .values(status=int(JobStatus.CANCEL_PENDING)))
+            return JobStatus.CANCEL_PENDING
+
+    def reap_stale(self, stale_before: float, max_attempts: int, now: float) -> ReapResult:
+        """Recover jobs whose worker stopped heart-beating (killed, crashed, lost).
+
+        Their effects cannot have committed (effects commit with the terminal status),
+        so they are safe to run again, up to ``max_attempts`` in all.
+        """
+        requeued: list[int] = []
+        failed: list[int] = []
+        cancelled: list[int] = []
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                select(jobs.c.job_id, jobs.c.status, jobs.c.attempts, jobs.c.worker_id)
+                .where(jobs.c.status.in_(_ACTIVE), jobs.c.worker_id.is_not(None),
+                       jobs.c.heartbeat_at < stale_before)
+            ).all()
+            for job_id, status, attempts, worker in rows:
+                if status == JobStatus.CANCEL_PENDING:
+                    self.finish(conn, job_id, worker, JobStatus.CANCELLED, None, now)
+                    cancelled.append(job_id)
+                elif attempts >= max_attempts:
+                    self.finish(conn, job_id, worker, JobStatus.ERROR,
+                                f"The job was interrupted {attempts} times (its worker "
+                                "stopped) and was not run again.", now)
+                    failed.append(job_id)
+                else:
+                    conn.execute(update(jobs).where(jobs.c.job_id == job_id,
+                                                    jobs.c.worker_id == worker)
+                                 .values(worker_id=None, heartbeat_at=None))
+                    requeued.append(job_id)
+        return ReapResult(requeued, failed, cancelled)
+
+    # -- messages and child jobs ----------------------------------------------------
+
+    def add_messages(self, conn: Connection, job_id: int, child_id: int,
+                     messages: Iterable[JobMessage]) -> None:
+        start = conn.execute(
+            select(func.coalesce(func.max(job_messages.c.seq), 0))
+            .where(job_messages.c.job_id == job_id, job_messages.c.child_id == child_id)
+        ).scalar_one()
+        rows = [
+            {"job_id": job_id, "child_id": child_id, "seq": start + i, "msg_type": m.msg_type,
+             "category": m.category, "text": m.text, "record_number": m.record_number}
+            for i, m in enumerate(messages, start=1)
+        ]
+        if rows:
+            conn.execute(insert(job_messages), rows)
+
+    def add_children(self, conn: Connection, job_id: int, children: Iterable[ChildJob]) -> None:
+        rows = [
+            {"job_id": job_id, "child_id": c.child_id, "name": c.name, "load_type": c.load_type,
+             "status": int(c.status), "records_read": c.records_read,
+             "records_processed": c.records_processed, "records_rejected": c.records_rejected}
+            for c in children
+        ]
+        if rows:
+            conn.execute(insert(job_children), rows)
+
+    def children(self, job_id: int, offset: int, limit: int | None) -> Page[ChildJob]:
+        base = select(job_children).where(job_children.c.job_id == job_id)
+        with self.db.reading() as conn:
+            total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+            rows = conn.execute(base.order_by(job_children.c.child_id)
+                                .offset(offset).limit(limit)).all()
+        items = [ChildJob(r.child_id, r.name, r.load_type, JobStatus(r.status), r.records_read,
+                          r.records_processed, r.records_rejected) for r in rows]
+        return Page(items, offset, limit or total, offset + len(items) < total, total)
+
+    def child_exists(self, job_id: int, child_id: int) -> bool:
+        with self.db.reading() as conn:
+            return conn.execute(select(job_children.c.child_id).where(
+                job_children.c.job_id == job_id, job_children.c.child_id == child_id)
+            ).first() is not None
+
+    def messages(self, job_id: int, child_id: int, types: Sequence[MessageType],
+                 offset: int, limit: int | None) -> Page[JobMessage]:
+        base = select(job_messages).where(job_messages.c.job_id == job_id,
+                                          job_messages.c.child_id == child_id)
+        if types:
+            base = base.where(job_messages.c.msg_type.in_([str(t) for t in types]))
+        with self.db.reading() as conn:
+            total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+            rows = conn.execute(base.order_by(job_messages.c.seq)
+                                .offset(offset).limit(limit)).all()
+        items = [JobMessage(MessageType(r.msg_type), r.category, r.text, r.record_number)
+                 for r in rows]
+        return Page(items, offset, limit or total, offset + len(items) < total, total)
