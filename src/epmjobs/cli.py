@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Annotated
@@ -104,21 +105,48 @@ def serve(
         # Embedded: this server owns every worker, so any job still held is orphaned.
         Worker(system, "serve-start").reap(stale_before=time.time() + 1)
     system.close()
-    children = [_spawn_worker(settings, i) for i in range(settings.workers)]
+    pool = WorkerPool(settings)
+    pool.start()
     typer.echo(f"epmjobs {__version__} serving http://{settings.host}:{settings.port}/"
                f"HyperionPlanning/rest/ with {settings.workers} job worker(s); data in "
                f"{settings.data_dir}")
     try:
         _run_http(settings)
     finally:
-        for child in children:
+        pool.stop()
+        del lock
+
+
+class WorkerPool:
+    """The job worker processes of `serve`: started, restarted when they die, stopped."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.children: list[subprocess.Popen[bytes]] = []
+        self._stop = threading.Event()
+        self._watch = threading.Thread(target=self._supervise, daemon=True)
+
+    def start(self) -> None:
+        self.children = [_spawn_worker(self.settings, i) for i in range(self.settings.workers)]
+        self._watch.start()
+
+    def _supervise(self) -> None:
+        while not self._stop.wait(0.5):
+            for i, child in enumerate(self.children):
+                if child.poll() is not None and not self._stop.is_set():
+                    typer.echo(f"job worker {i} exited ({child.returncode}); restarting",
+                               err=True)
+                    self.children[i] = _spawn_worker(self.settings, i)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for child in self.children:
             child.send_signal(signal.SIGTERM)
-        for child in children:
+        for child in self.children:
             try:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
-        del lock
 
 
 def _spawn_worker(settings: Settings, index: int) -> subprocess.Popen[bytes]:
