@@ -64,7 +64,7 @@ def worker(system: System) -> Worker:
 
 
 @pytest.fixture
-def client(system: System):  # type: ignore[no-untyped-def]
+def client(system: System):
     from starlette.testclient import TestClient
 
     from epmjobs.api.app import create_app
