@@ -51,6 +51,9 @@ class Settings:
     max_body_bytes: int = 1_048_576
     wait_max_seconds: float = 60.0
     auth_cache_seconds: float = 5.0
+    # File repository.
+    max_file_bytes: int = 5 << 30
+    max_repository_bytes: int = 50 << 30
 
     @property
     def resolved_database_url(self) -> str:
@@ -88,6 +91,9 @@ class Settings:
             max_body_bytes=_env_int("EPMJOBS_MAX_BODY_BYTES", base.max_body_bytes),
             wait_max_seconds=_env_float("EPMJOBS_WAIT_MAX_SECONDS", base.wait_max_seconds),
             auth_cache_seconds=_env_float("EPMJOBS_AUTH_CACHE_SECONDS", base.auth_cache_seconds),
+            max_file_bytes=_env_int("EPMJOBS_MAX_FILE_BYTES", base.max_file_bytes),
+            max_repository_bytes=_env_int("EPMJOBS_MAX_REPOSITORY_BYTES",
+                                          base.max_repository_bytes),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -109,6 +115,8 @@ class Settings:
             "EPMJOBS_MAX_BODY_BYTES": str(self.max_body_bytes),
             "EPMJOBS_WAIT_MAX_SECONDS": str(self.wait_max_seconds),
             "EPMJOBS_AUTH_CACHE_SECONDS": str(self.auth_cache_seconds),
+            "EPMJOBS_MAX_FILE_BYTES": str(self.max_file_bytes),
+            "EPMJOBS_MAX_REPOSITORY_BYTES": str(self.max_repository_bytes),
         }
         if self.database_url:
             env["EPMJOBS_DATABASE_URL"] = self.database_url

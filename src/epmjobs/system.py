@@ -12,6 +12,7 @@ from epmjobs.security.authentication import Authenticator
 from epmjobs.settings import Settings
 from epmjobs.storage.appstore import AppStore
 from epmjobs.storage.database import Database
+from epmjobs.storage.files import FileRepository, LocalFileRepository
 from epmjobs.storage.jobstore import JobStore
 from epmjobs.storage.userstore import UserStore
 
@@ -24,13 +25,16 @@ class Stores:
     jobs: JobStore
     apps: AppStore
     users: UserStore
+    files: FileRepository
 
 
 class System:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.resolved_database_url)
-        self.stores = Stores(JobStore(self.db), AppStore(self.db), UserStore(self.db))
+        files = LocalFileRepository(settings.data_dir / "files", settings.max_file_bytes,
+                                    settings.max_repository_bytes)
+        self.stores = Stores(JobStore(self.db), AppStore(self.db), UserStore(self.db), files)
 
     @property
     def run_dir(self) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -17,6 +17,9 @@ from epmjobs.errors import JobCancelled
 from epmjobs.jobs.model import ChildJob, Job, JobMessage, MessageType
 from epmjobs.jobs.status import JobStatus
 from epmjobs.planning.application import Application
+
+if TYPE_CHECKING:
+    from epmjobs.system import Stores
 
 Effect = Callable[[Connection], None]
 
@@ -26,12 +29,13 @@ class JobContext:
     job: Job
     application: Application
     parameters: dict[str, Any]
-    stores: Any  # epmjobs.system.Stores; typed loosely to keep jobs/ free of wiring
+    stores: Stores
     _is_cancelled: Callable[[], bool]
     messages: list[JobMessage] = field(default_factory=list)
     children: list[ChildJob] = field(default_factory=list)
     child_messages: dict[int, list[JobMessage]] = field(default_factory=dict)
     effects: list[Effect] = field(default_factory=list)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     def info(self, text: str, category: str = "Job") -> None:
         self.messages.append(JobMessage(MessageType.INFO, category, text))
@@ -45,6 +49,10 @@ class JobContext:
     def on_commit(self, effect: Effect) -> None:
         """Register a write to apply in the job's final transaction (success only)."""
         self.effects.append(effect)
+
+    def on_finish(self, cleanup: Callable[[], None]) -> None:
+        """Register a clean-up (e.g. removing a temporary file) to run however the job ends."""
+        self.cleanups.append(cleanup)
 
     def check_cancelled(self) -> None:
         """Call between units of work: raises JobCancelled once a cancel was requested."""

@@ -98,7 +98,14 @@ class Worker:
         finally:
             stop_beat.set()
             beat.join()
-        self._commit(job, ctx, status, details)
+        try:
+            self._commit(job, ctx, status, details)
+        finally:
+            for cleanup in ctx.cleanups if ctx else ():
+                try:
+                    cleanup()
+                except Exception:
+                    log.exception("job %s: a clean-up failed", job.job_id)
 
     def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
         while not stop.wait(self.settings.heartbeat_seconds):
