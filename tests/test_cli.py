@@ -126,4 +126,4 @@ def test_jobdefs_put_and_list(run) -> None:
 
 def test_migrate_reports_the_revision(run) -> None:
     result = run("migrate")
-    assert result.exit_code == 0 and "schema at revision 0001" in result.output
+    assert result.exit_code == 0 and "schema at revision 0002" in result.output

@@ -293,6 +293,35 @@ def users_set_password(
     typer.echo(f"password changed for {username}")
 
 
+@users_app.command("grant")
+def users_grant(username: str, grant: str, data_dir: DataDir = None) -> None:
+    """Give a user a granular grant (e.g. "Migrations - Administer")."""
+    _set_grant(username, grant, True, data_dir)
+
+
+@users_app.command("revoke")
+def users_revoke(username: str, grant: str, data_dir: DataDir = None) -> None:
+    """Take a granular grant away from a user."""
+    _set_grant(username, grant, False, data_dir)
+
+
+def _set_grant(username: str, grant: str, present: bool, data_dir: Path | None) -> None:
+    from epmjobs.security.roles import Grant
+
+    system = _system(data_dir)
+    user = system.stores.users.get(username)
+    if user is None:
+        _fail(f"no user named {username}")
+        return
+    try:
+        parsed = Grant.parse(grant)
+    except EpmJobsError as exc:
+        _fail(exc.message)
+        return
+    system.stores.users.set_grant(user.user_id, parsed.value, present)
+    typer.echo(f"{username}: {parsed.value} {'granted' if present else 'revoked'}")
+
+
 @tokens_app.command("issue")
 def tokens_issue(
     username: str,

@@ -74,7 +74,7 @@ class Authenticator:
         if user is None or not user.password_hash or not verify_password(
                 user.password_hash, password):
             raise AuthenticationFailed("Invalid credentials.")
-        return Principal(user.username, Role(user.role))
+        return self._principal(user)
 
     def _find_user(self, username: str) -> UserRecord | None:
         """``user`` or ``identitydomain.user`` (Oracle's two forms)."""
@@ -83,8 +83,11 @@ class Authenticator:
             user = self.users.get(username.split(".", 1)[1])
         return user
 
+    def _principal(self, user: UserRecord) -> Principal:
+        return Principal(user.username, Role(user.role), self.users.grants(user.user_id))
+
     def _bearer(self, token: str) -> Principal:
         user = self.users.user_for_token(token_digest(token), time.time())
         if user is None:
             raise AuthenticationFailed("Invalid or expired token.")
-        return Principal(user.username, Role(user.role))
+        return self._principal(user)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from epmjobs.errors import ApplicationInAdminMode, PermissionDenied
 from epmjobs.jobs.model import Job
-from epmjobs.security.roles import Principal
+from epmjobs.security.roles import Grant, Principal
 
 
 def require_admin(principal: Principal) -> None:
@@ -42,4 +42,13 @@ def require_job_access(principal: Principal, job: Job) -> None:
     if not (principal.is_admin or job.submitted_by == principal.username):
         raise PermissionDenied(
             f"User {principal.username} is not allowed to view job {job.job_id}."
+        )
+
+
+def require_file_access(principal: Principal) -> None:
+    """The interop file API: Service Administrators, or the Migrations - Administer grant."""
+    if not (principal.is_admin or Grant.MIGRATIONS_ADMINISTER in principal.grants):
+        raise PermissionDenied(
+            f"User {principal.username} needs the Service Administrator role or the "
+            f"{Grant.MIGRATIONS_ADMINISTER.value} grant to transfer files."
         )

@@ -30,10 +30,26 @@ class Role(StrEnum):
         )
 
 
+class Grant(StrEnum):
+    """Oracle's granular application roles that we honour on top of a predefined role."""
+
+    MIGRATIONS_ADMINISTER = "Migrations - Administer"
+
+    @classmethod
+    def parse(cls, text: str) -> Grant:
+        key = text.strip().lower().replace("_", " ").replace("-", " ").split()
+        for grant in cls:
+            if grant.value.lower().replace("-", " ").split() == key:
+                return grant
+        raise InvalidRequest(f"Unknown grant '{text}'. Grants: "
+                             + ", ".join(g.value for g in cls) + ".")
+
+
 @dataclass(frozen=True)
 class Principal:
     username: str
     role: Role
+    grants: frozenset[str] = frozenset()
 
     @property
     def is_admin(self) -> bool:

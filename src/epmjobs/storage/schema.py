@@ -148,3 +148,11 @@ tokens = Table(
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=True),
 )
+
+# Granular grants on top of a role, e.g. "Migrations - Administer" (file transfer).
+user_grants = Table(
+    "user_grants",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("grant_name", String(200), primary_key=True),
+)

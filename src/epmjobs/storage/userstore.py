@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from epmjobs.errors import Conflict
 from epmjobs.planning.application import name_key
 from epmjobs.storage.database import Database
-from epmjobs.storage.schema import tokens, users
+from epmjobs.storage.schema import tokens, user_grants, users
 
 
 @dataclass(frozen=True)
@@ -82,3 +82,16 @@ class UserStore:
         if r is None or (r.expires_at is not None and r.expires_at < now):
             return None
         return UserRecord(r.user_id, r.username, r.role, r.password_hash)
+
+    def grants(self, user_id: int) -> frozenset[str]:
+        with self.db.reading() as conn:
+            rows = conn.execute(select(user_grants.c.grant_name)
+                                .where(user_grants.c.user_id == user_id)).all()
+        return frozenset(r[0] for r in rows)
+
+    def set_grant(self, user_id: int, grant: str, present: bool) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(delete(user_grants).where(user_grants.c.user_id == user_id,
+                                                   user_grants.c.grant_name == grant))
+            if present:
+                conn.execute(insert(user_grants).values(user_id=user_id, grant_name=grant))
