@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from epmjobs import __version__
+from epmjobs.client_cli import register as register_client_verbs
 from epmjobs.errors import EpmJobsError
 from epmjobs.settings import Settings
 
@@ -413,6 +414,9 @@ def jobdefs_list(application: str, data_dir: DataDir = None) -> None:
 
 def main() -> None:
     app()
+
+
+register_client_verbs(app)
 
 
 if __name__ == "__main__":
