@@ -12,12 +12,13 @@ import pytest
 
 from epmjobs.bootstrap import bootstrap
 from epmjobs.jobs.runner import Worker
-from epmjobs.security.passwords import hash_password
+from epmjobs.security.passwords import hash_password, set_hash_cost
 from epmjobs.security.roles import Role
 from epmjobs.settings import Settings
 from epmjobs.system import System
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")
+set_hash_cost(time_cost=1, memory_cost_kib=8)  # production cost is for servers, not fixtures
 
 ADMIN = ("admin", "adminpw")
 PASSWORD = "secret-pw"

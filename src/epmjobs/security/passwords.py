@@ -11,6 +11,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 
 
+def set_hash_cost(time_cost: int, memory_cost_kib: int) -> None:
+    """Change argon2's cost for new hashes (tests use a cheap one; production keeps defaults)."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=1)
+
+
 def hash_password(password: str) -> str:
     return str(_hasher.hash(password))
 

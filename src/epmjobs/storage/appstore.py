@@ -24,6 +24,11 @@ class AppStore:
 
     def create(self, conn: Connection, name: str, app_type: str,
                cube_list: list[Cube], now: float) -> int:
+        seen: set[str] = set()
+        for cube in cube_list:
+            if name_key(cube.name) in seen:
+                raise Conflict(f"The application {name} has two cubes named {cube.name}.")
+            seen.add(name_key(cube.name))
         try:
             app_id = int(conn.execute(insert(applications).values(
                 name=name, name_key=name_key(name), app_type=app_type, admin_mode=False,

@@ -155,7 +155,8 @@ class JobStore:
         guard = and_(jobs.c.job_id == job_id, jobs.c.status.in_(_ACTIVE))
         if worker_id is not None:
             guard = and_(guard, jobs.c.worker_id == worker_id)
-        current = conn.execute(select(jobs.c.status).where(guard)).scalar_one_or_none()
+        current = conn.execute(
+            select(jobs.c.status).where(guard).with_for_update()).scalar_one_or_none()
         if current is None:
             return None
         if current == JobStatus.CANCEL_PENDING:
@@ -169,7 +170,7 @@ class JobStore:
         """Ask a job to stop: queued jobs end at once (3), running ones go to 2."""
         with self.db.transaction() as conn:
             row = conn.execute(select(jobs.c.status, jobs.c.worker_id)
-                               .where(jobs.c.job_id == job_id)).first()
+                               .where(jobs.c.job_id == job_id).with_for_update()).first()
             if row is None:
                 return None
             status, worker = JobStatus(row[0]), row[1]
@@ -179,7 +180,9 @@ class JobStore:
                 self.finish(conn, job_id, None, JobStatus.CANCELLED,
                             "The job was cancelled before it started.", now)
                 return JobStatus.CANCELLED
-            conn.execute(update(jobs).where(jobs.c.job_id == job_id)
+            conn.execute(update(jobs).where(jobs.c.job_id == job_id,
+                                            jobs.c.status == int(JobStatus.RUNNING),
+                                            jobs.c.worker_id == worker)
                          .values(status=int(JobStatus.CANCEL_PENDING)))
             return JobStatus.CANCEL_PENDING
 
@@ -197,6 +200,7 @@ class JobStore:
                 select(jobs.c.job_id, jobs.c.status, jobs.c.attempts, jobs.c.worker_id)
                 .where(jobs.c.status.in_(_ACTIVE), jobs.c.worker_id.is_not(None),
                        jobs.c.heartbeat_at < stale_before)
+                .with_for_update(skip_locked=True)
             ).all()
             for job_id, status, attempts, worker in rows:
                 if status == JobStatus.CANCEL_PENDING:

@@ -61,6 +61,8 @@ class UserStore:
             values["role"] = role
         if password_hash is not None:
             values["password_hash"] = password_hash
+        if not values:
+            return self.get(username) is not None
         with self.db.transaction() as conn:
             result = conn.execute(update(users).where(users.c.name_key == name_key(username))
                                   .values(**values))
