@@ -43,6 +43,7 @@ class Settings:
     # Wire compatibility switches (docs/decisions.md says why each exists).
     submit_http_status: int = 201
     unknown_job_http_status: int = 404
+    interop_error_http_status: int = 200
     # Job engine.
     heartbeat_seconds: float = 2.0
     stale_after_seconds: float = 15.0
@@ -82,6 +83,8 @@ class Settings:
             unknown_job_http_status=_env_int(
                 "EPMJOBS_UNKNOWN_JOB_HTTP_STATUS", base.unknown_job_http_status
             ),
+            interop_error_http_status=_env_int(
+                "EPMJOBS_INTEROP_ERROR_HTTP_STATUS", base.interop_error_http_status),
             heartbeat_seconds=_env_float("EPMJOBS_HEARTBEAT_SECONDS", base.heartbeat_seconds),
             stale_after_seconds=_env_float(
                 "EPMJOBS_STALE_AFTER_SECONDS", base.stale_after_seconds
@@ -108,6 +111,7 @@ class Settings:
             "EPMJOBS_SEED_DEMO": "1" if self.seed_demo else "0",
             "EPMJOBS_SUBMIT_HTTP_STATUS": str(self.submit_http_status),
             "EPMJOBS_UNKNOWN_JOB_HTTP_STATUS": str(self.unknown_job_http_status),
+            "EPMJOBS_INTEROP_ERROR_HTTP_STATUS": str(self.interop_error_http_status),
             "EPMJOBS_HEARTBEAT_SECONDS": str(self.heartbeat_seconds),
             "EPMJOBS_STALE_AFTER_SECONDS": str(self.stale_after_seconds),
             "EPMJOBS_MAX_ATTEMPTS": str(self.max_attempts),

@@ -37,6 +37,7 @@ def create_app(system: System) -> Starlette:
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False  # a 404 JSON answer, never an empty redirect
     app.state.system = system
     return app
 

@@ -8,8 +8,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from epmjobs.api import wire
-from epmjobs.api.http import JSONResponse, system_of
+from epmjobs.api import interop, wire
+from epmjobs.api.http import JSONResponse, base_url, system_of
+from epmjobs.api.interop import INTEROP_ROOT
 from epmjobs.errors import (
     AuthenticationFailed,
     Conflict,
@@ -54,6 +55,11 @@ async def on_epmjobs_error(request: Request, exc: Exception) -> Response:
                   else JobStatus.ERROR)
         return JSONResponse(wire.rejected_job(exc.message, exc.job_name, status), 400)
     http_status = _status_for(exc, request)
+    if request.url.path.startswith(INTEROP_ROOT) and http_status not in (401, 403):
+        # Oracle's file API answers failures with HTTP 200 and status > 0 in the body.
+        body = interop.envelope(base_url(request) + request.url.path, request.method,
+                                status=1, details=exc.message)
+        return JSONResponse(body, system_of(request).settings.interop_error_http_status)
     headers = None
     if isinstance(exc, AuthenticationFailed):
         headers = {"WWW-Authenticate": 'Basic realm="epmjobs", charset="UTF-8"'}

@@ -15,9 +15,10 @@ from epmjobs.errors import InvalidRequest, NotFound, PayloadTooLarge
 from epmjobs.security.roles import Principal
 from epmjobs.system import System
 
-_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
-_PREFIX = re.compile(r"^(/[A-Za-z0-9._~\-]+)*$")
-_JOB_ID = re.compile(r"^\d{1,18}$")
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+_PREFIX = re.compile(r"(/[A-Za-z0-9._~\-]+)*")
+_JOB_ID = re.compile(r"[0-9]{1,18}")
+_INT = re.compile(r"-?[0-9]{1,18}")
 
 
 class JSONResponse(Response):
@@ -38,20 +39,32 @@ def _first(value: str | None) -> str | None:
     return value.split(",")[0].strip() or None
 
 
+def _server_netloc(request: Request, proto: str) -> str:
+    """Our own address, when the client's Host header cannot be trusted into a link."""
+    server = request.scope.get("server") or ("localhost", None)
+    host, port = str(server[0]), server[1]
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or (proto, port) in (("http", 80), ("https", 443)):
+        return host
+    return f"{host}:{port}"
+
+
 def base_url(request: Request) -> str:
     """Scheme://host[:port][prefix] as the client sees us, honouring X-Forwarded-*."""
     headers = request.headers
     proto = _first(headers.get("x-forwarded-proto"))
     if proto not in ("http", "https"):
-        proto = request.url.scheme
+        proto = "https" if request.url.scheme == "https" else "http"
     host = _first(headers.get("x-forwarded-host")) or headers.get("host") or ""
-    if not _HOST.match(host):
-        host = request.url.netloc
+    if not _HOST.fullmatch(host):
+        host = _server_netloc(request, proto)
     port = _first(headers.get("x-forwarded-port"))
-    if port and port.isdigit() and not re.search(r":\d+$", host):
+    if (port and re.fullmatch(r"[0-9]{1,5}", port) and int(port) <= 65535
+            and not re.search(r":[0-9]+$", host)):
         host = f"{host}:{port}"
     prefix = (_first(headers.get("x-forwarded-prefix")) or "").rstrip("/")
-    if not _PREFIX.match(prefix):
+    if not _PREFIX.fullmatch(prefix):
         prefix = ""
     return f"{proto}://{host}{prefix}"
 
@@ -86,7 +99,7 @@ async def json_body(request: Request) -> Any:
 
 def job_id_param(request: Request, name: str = "job_id") -> int:
     raw = request.path_params[name]
-    if not _JOB_ID.match(raw):
+    if not _JOB_ID.fullmatch(raw):
         raise InvalidRequest(f"Invalid job id: {raw[:100]}.")
     return int(raw)
 
@@ -95,10 +108,9 @@ def int_query(request: Request, name: str, default: int, minimum: int | None = N
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise InvalidRequest(f"Invalid value for {name}: {raw[:100]}.") from exc
+    if not _INT.fullmatch(raw):
+        raise InvalidRequest(f"Invalid value for {name}: {raw[:100]}.")
+    value = int(raw)
     if minimum is not None and value < minimum:
         raise InvalidRequest(f"{name} must be at least {minimum}.")
     return value

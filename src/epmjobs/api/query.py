@@ -135,6 +135,8 @@ def parse_q(raw: str | None) -> dict[str, Any]:
         text = unquote(text)
     try:
         value = json.loads(text)
+    except RecursionError as exc:
+        raise InvalidRequest("Invalid q parameter: nested too deeply.") from exc
     except ValueError:
         try:
             value = _Relaxed(text).parse()

@@ -13,6 +13,12 @@ from typing import Any
 from epmjobs.errors import InvalidJobParameter
 
 
+def shown(value: object, limit: int = 100) -> str:
+    """A value quoted back in a message, clipped so a hostile value cannot bloat it."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def optional_str(params: Mapping[str, Any], name: str) -> str | None:
     value = params.get(name)
     if value is None:
@@ -44,7 +50,8 @@ def choice(params: Mapping[str, Any], name: str, allowed: Sequence[str],
         if option.lower() == value.lower():
             return option
     raise InvalidJobParameter(
-        f"Invalid value '{value}' for parameter {name}; allowed values: {', '.join(allowed)}."
+        f"Invalid value '{shown(value)}' for parameter {name}; allowed values: "
+        f"{', '.join(allowed)}."
     )
 
 
@@ -56,4 +63,5 @@ def boolean(params: Mapping[str, Any], name: str, default: bool) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
         return value.strip().lower() == "true"
-    raise InvalidJobParameter(f"Invalid value '{value}' for parameter {name}; use true or false.")
+    raise InvalidJobParameter(
+        f"Invalid value '{shown(value)}' for parameter {name}; use true or false.")

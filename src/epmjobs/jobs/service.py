@@ -20,6 +20,7 @@ from epmjobs.errors import (
 )
 from epmjobs.jobs.definitions import JobDefinition, parse_definition
 from epmjobs.jobs.model import ChildJob, Job, JobMessage, MessageType, Page
+from epmjobs.jobs.parameters import shown
 from epmjobs.jobs.status import JobStatus
 from epmjobs.jobs.types import implementation, lookup
 from epmjobs.planning.application import Application
@@ -48,6 +49,9 @@ class Submission:
             raise JobRejected("jobType must be a string.")
         if job_name is not None and not isinstance(job_name, str):
             raise JobRejected("jobName must be a string.")
+        if job_name is not None and (len(job_name) > 200 or any(ord(c) < 32 for c in job_name)):
+            raise JobRejected("jobName must have at most 200 characters and no control "
+                              "characters.")
         if params is None:
             params = {}
         if not isinstance(params, dict):
@@ -59,6 +63,7 @@ class Submission:
 class JobDetails:
     """A job's details: per-child summaries when it has children, else its messages."""
 
+    job: Job
     children: Page[ChildJob] | None
     messages: Page[JobMessage] | None
 
@@ -77,7 +82,7 @@ class JobService:
     def application(self, principal: Principal, name: str) -> Application:
         app = self.apps.get(name)
         if app is None:
-            raise NotFound(f"The application {name} does not exist.")
+            raise NotFound(f"The application {shown(name)} does not exist.")
         policy.require_application_open(principal, app.name, app.admin_mode)
         return app
 
@@ -85,7 +90,7 @@ class JobService:
         """The application's id, after the cheap existence and login-level check."""
         found = self.apps.admin_mode(name)
         if found is None:
-            raise NotFound(f"The application {name} does not exist.")
+            raise NotFound(f"The application {shown(name)} does not exist.")
         app_id, admin_mode = found
         policy.require_application_open(principal, name, admin_mode)
         return app_id
@@ -124,7 +129,11 @@ class JobService:
         if not deleted:
             raise NotFound(NOT_FOUND_TEXT)
 
-    # -- submit ----------------------------------------------------------------------
+    # -- submit -----------------------------------------------------------------------
+
+    def check_may_submit(self, principal: Principal) -> None:
+        """Refuse roles that may launch nothing before their request body is even read."""
+        policy.require_may_submit(principal)
 
     def submit(self, principal: Principal, app_name: str, submission: Submission) -> Job:
         app = self.application(principal, app_name)
@@ -132,7 +141,8 @@ class JobService:
             raise JobRejected("jobType is required.", submission.job_name)
         spec = lookup(submission.job_type)
         if spec is None:
-            raise JobRejected(f"Invalid job type: {submission.job_type}.", submission.job_name)
+            raise JobRejected(f"Invalid job type: {shown(submission.job_type)}.",
+                              submission.job_name)
         policy.require_submit(principal, spec.name)
         impl = implementation(spec)
         if impl is None:
@@ -179,19 +189,19 @@ class JobService:
 
     def details(self, principal: Principal, app_name: str, job_id: int,
                 types: list[MessageType], offset: int, limit: int | None) -> JobDetails:
-        self.get(principal, app_name, job_id)
+        job = self.get(principal, app_name, job_id)
         children = self.jobs.children(job_id, offset, limit)
         if children.total:
-            return JobDetails(children, None)
-        return JobDetails(None, self.jobs.messages(job_id, 0, types, offset, limit))
+            return JobDetails(job, children, None)
+        return JobDetails(job, None, self.jobs.messages(job_id, 0, types, offset, limit))
 
     def child_details(self, principal: Principal, app_name: str, job_id: int, child_id: int,
                       types: list[MessageType], offset: int,
-                      limit: int | None) -> Page[JobMessage]:
-        self.get(principal, app_name, job_id)
+                      limit: int | None) -> JobDetails:
+        job = self.get(principal, app_name, job_id)
         if not self.jobs.child_exists(job_id, child_id):
             raise NotFound(f"The child job {child_id} of job {job_id} does not exist.")
-        return self.jobs.messages(job_id, child_id, types, offset, limit)
+        return JobDetails(job, None, self.jobs.messages(job_id, child_id, types, offset, limit))
 
     def list(self, principal: Principal, app_name: str | None, job_types: list[str],
              statuses: list[int], since: float | None, offset: int, limit: int) -> Page[Job]:
@@ -200,7 +210,7 @@ class JobService:
         for text in job_types:
             spec = lookup(text)
             if spec is None:
-                raise InvalidRequest(f"Invalid job type: {text}.")
+                raise InvalidRequest(f"Invalid job type: {shown(text)}.")
             canonical.append(spec.name)
         flt = JobFilter(application_id=app_id, job_types=tuple(canonical),
                         statuses=tuple(statuses), since=since,

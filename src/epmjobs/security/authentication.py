@@ -9,7 +9,6 @@ A changed or removed user is therefore seen within that many seconds.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import time
 
@@ -65,10 +64,10 @@ class Authenticator:
     def _basic(self, value: str) -> Principal:
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # binascii.Error, UnicodeDecodeError, non-ASCII input
             raise AuthenticationFailed("Malformed Basic credentials.") from exc
         username, sep, password = decoded.partition(":")
-        if not sep:
+        if not sep or "\x00" in decoded:
             raise AuthenticationFailed("Malformed Basic credentials.")
         user = self._find_user(username)
         if user is None or not user.password_hash or not verify_password(

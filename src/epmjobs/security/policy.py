@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from epmjobs.errors import ApplicationInAdminMode, PermissionDenied
 from epmjobs.jobs.model import Job
-from epmjobs.security.roles import Grant, Principal
+from epmjobs.security.roles import Grant, Principal, Role
 
 
 def require_admin(principal: Principal) -> None:
@@ -28,6 +28,12 @@ def require_application_open(principal: Principal, application: str, admin_mode:
             f"The application {application} is in administration mode: only "
             "administrators can use it now."
         )
+
+
+def require_may_submit(principal: Principal) -> None:
+    """The role gate before a submission is even read: Users and Viewers launch nothing."""
+    if principal.role not in (Role.SERVICE_ADMINISTRATOR, Role.POWER_USER):
+        raise PermissionDenied(f"User {principal.username} is not allowed to launch jobs.")
 
 
 def require_submit(principal: Principal, job_type: str) -> None:

@@ -18,6 +18,11 @@ _RAW_APP = ("SELECT application_id, name, app_type, admin_mode FROM applications
             " WHERE name_key = ?")
 
 
+def _lookable(name: str) -> bool:
+    """A name that can exist at all: no stored name holds a NUL (PostgreSQL refuses it)."""
+    return "\x00" not in name
+
+
 class AppStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -46,6 +51,8 @@ class AppStore:
             applications.c.application_id == application_id))
 
     def get(self, name: str) -> Application | None:
+        if not _lookable(name):
+            return None
         with self.db.reading() as conn:
             row = conn.execute(select(applications).where(
                 applications.c.name_key == name_key(name))).first()
@@ -55,6 +62,8 @@ class AppStore:
 
     def admin_mode(self, name: str) -> tuple[int, bool] | None:
         """(id, admin mode) of an application: the cheap check every request makes."""
+        if not _lookable(name):
+            return None
         if self.db.is_sqlite:
             row = self.db.raw_sqlite().execute(_RAW_APP, (name_key(name),)).fetchone()
         else:
@@ -104,6 +113,8 @@ class AppStore:
 
     def delete_definition(self, conn: Connection, application_id: int, job_type: str,
                           job_name: str) -> bool:
+        if not _lookable(job_name):
+            return False
         result = conn.execute(delete(job_definitions).where(
             job_definitions.c.application_id == application_id,
             job_definitions.c.job_type == job_type,
@@ -124,6 +135,8 @@ class AppStore:
 
     def definition(self, application_id: int, job_type: str,
                    job_name: str) -> JobDefinition | None:
+        if not _lookable(job_name):
+            return None
         with self.db.reading() as conn:
             r = conn.execute(select(job_definitions).where(
                 job_definitions.c.application_id == application_id,

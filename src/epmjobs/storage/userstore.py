@@ -36,6 +36,8 @@ class UserStore:
             raise Conflict(f"A user named {username} already exists.") from exc
 
     def get(self, username: str) -> UserRecord | None:
+        if "\x00" in username:  # no stored name holds a NUL (PostgreSQL refuses it)
+            return None
         with self.db.reading() as conn:
             r = conn.execute(select(users).where(users.c.name_key == name_key(username))).first()
         return None if r is None else UserRecord(r.user_id, r.username, r.role, r.password_hash)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -45,10 +46,10 @@ def _csv(request: Request, name: str) -> list[str]:
 
 async def list_jobs(request: Request) -> JSONResponse:
     principal = await caller(request)
-    try:
-        statuses = [int(s) for s in _csv(request, "status")]
-    except ValueError as exc:
-        raise InvalidRequest("status must be a comma-separated list of integers.") from exc
+    raw_statuses = _csv(request, "status")
+    if not all(re.fullmatch(r"-?[0-9]{1,10}", s) for s in raw_statuses):
+        raise InvalidRequest("status must be a comma-separated list of integers.")
+    statuses = [int(s) for s in raw_statuses]
     offset = int_query(request, "offset", 0, minimum=0)
     limit = min(int_query(request, "limit", 25, minimum=1), _MAX_PAGE)
     page = await run_in_threadpool(

@@ -20,7 +20,7 @@ from epmjobs.api.http import (
     system_of,
 )
 from epmjobs.api.query import parse_q
-from epmjobs.errors import InvalidRequest, JobRejected
+from epmjobs.errors import InvalidRequest, JobRejected, PayloadTooLarge
 from epmjobs.jobs.model import MessageType
 from epmjobs.jobs.service import Submission
 
@@ -69,8 +69,11 @@ async def submit_job(request: Request) -> JSONResponse:
     principal = await caller(request)
     version = planning_version(request)
     system = system_of(request)
+    system.job_service.check_may_submit(principal)
     try:
         body = await json_body(request)
+    except PayloadTooLarge:
+        raise
     except InvalidRequest as exc:
         raise JobRejected(exc.message) from exc
     submission = Submission.from_body(body)
@@ -113,7 +116,7 @@ async def job_details(request: Request) -> JSONResponse:
     types, offset, limit, query = _details_query(request)
     details = await run_in_threadpool(system_of(request).job_service.details, principal, app,
                                       job_id, types, offset, limit)
-    url = wire.job_url(base_url(request), version, app, job_id)
+    url = wire.job_url(base_url(request), version, details.job.application, job_id)
     if details.children is not None:
         return JSONResponse(wire.children(details.children, url, f"{url}/details", query))
     assert details.messages is not None
@@ -126,10 +129,12 @@ async def child_job_details(request: Request) -> JSONResponse:
     app, job_id = request.path_params["app"], job_id_param(request)
     child_id = job_id_param(request, "child_id")
     types, offset, limit, query = _details_query(request)
-    page = await run_in_threadpool(system_of(request).job_service.child_details, principal,
-                                   app, job_id, child_id, types, offset, limit)
-    url = wire.job_url(base_url(request), version, app, job_id)
-    return JSONResponse(wire.messages(page, f"{url}/childjobs/{child_id}/details", query))
+    details = await run_in_threadpool(system_of(request).job_service.child_details, principal,
+                                      app, job_id, child_id, types, offset, limit)
+    url = wire.job_url(base_url(request), version, details.job.application, job_id)
+    assert details.messages is not None
+    return JSONResponse(wire.messages(details.messages, f"{url}/childjobs/{child_id}/details",
+                                      query))
 
 
 routes = [
