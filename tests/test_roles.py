@@ -126,7 +126,37 @@ def _delete_definition(system: System) -> Request:
             {})
 
 
+def new_file(system: System) -> str:
+    name = f"file{next(_names)}.csv"
+    system.stores.files.receive_chunk(name, b"a,b\n", is_first=True, is_last=True,
+                                      chunk_size=None, file_size=None)
+    return name
+
+
+def _upload(system: System) -> Request:
+    return ("POST", f"{SNAPSHOTS_V}/up{next(_names)}.csv/contents",
+            {"params": {"q": '{"isFirst":true,"isLast":true}'}, "content": b"x"})
+
+
+def _download(system: System) -> Request:
+    return "GET", f"{SNAPSHOTS_V}/{new_file(system)}/contents", {}
+
+
+def _delete_file(system: System) -> Request:
+    return "DELETE", f"{SNAPSHOTS_V}/{new_file(system)}", {}
+
+
+def _delete_by_body(method: str, version: str) -> Callable[[System], Request]:
+    def make(system: System) -> Request:
+        return (method, f"{INTEROP}/{version}/files/delete",
+                {"json": {"fileName": new_file(system)}})
+    return make
+
+
 APP = "/HyperionPlanning/rest/{version}/applications/{app}"
+INTEROP = "/interop/rest"
+SNAPSHOTS = INTEROP + "/{version}/applicationsnapshots"
+SNAPSHOTS_V = INTEROP + "/11.1.2.3.600/applicationsnapshots"
 ENDPOINTS = {
     "versions": Endpoint("GET", REST, 200, False, _get(REST)),
     "versions/": Endpoint("GET", f"{REST}/", 200, False, _get(f"{REST}/")),
@@ -156,8 +186,24 @@ ENDPOINTS = {
     "ext put definition": Endpoint("POST", f"{EXT}/applications/{{app}}/jobdefinitions", 201,
                                    True, _put_definition),
     "ext delete definition": Endpoint(
-        "DELETE", f"{EXT}/applications/{{app}}/jobdefinitions/{{job_type}}/{{job_name}}", 200,
-        True, _delete_definition),
+        "DELETE", f"{EXT}/applications/{{app}}/jobdefinitions/{{job_type}}/{{job_name:path}}",
+        200, True, _delete_definition),
+    "files versions": Endpoint("GET", INTEROP, 200, False, _get(INTEROP)),
+    "files versions/": Endpoint("GET", f"{INTEROP}/", 200, False, _get(f"{INTEROP}/")),
+    "files version": Endpoint("GET", f"{INTEROP}/{{version}}", 200, False,
+                              _get(f"{INTEROP}/v2")),
+    "files list": Endpoint("GET", SNAPSHOTS, 200, True, _get(SNAPSHOTS_V)),
+    "files list v2": Endpoint("GET", f"{INTEROP}/v2/files/list", 200, True,
+                              _get(f"{INTEROP}/v2/files/list")),
+    "upload": Endpoint("POST", f"{SNAPSHOTS}/{{file_name:path}}/contents", 200, True, _upload),
+    "download": Endpoint("GET", f"{SNAPSHOTS}/{{file_name:path}}/contents", 200, True,
+                         _download),
+    "delete file": Endpoint("DELETE", f"{SNAPSHOTS}/{{file_name:path}}", 200, True,
+                            _delete_file),
+    "delete file v2": Endpoint("DELETE", f"{INTEROP}/v2/files/delete", 200, True,
+                               _delete_by_body("DELETE", "v2")),
+    "delete file v3": Endpoint("POST", f"{INTEROP}/v3/files/delete", 200, True,
+                               _delete_by_body("POST", "v3")),
     "openapi": Endpoint("GET", "/openapi.json", 200, False, _get("/openapi.json"),
                         public=True),
 }
@@ -211,6 +257,9 @@ def test_role_matrix(matrix_system: System, matrix_client: TestClient, endpoint:
     response = matrix_client.request(method, url, auth=credentials(caller), **kwargs)
     expected = spec.expected(caller)
     assert response.status_code == expected, response.text
+    if endpoint == "download" and expected == 200:
+        assert response.headers["content-type"] == "application/octet-stream"
+        return
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     if expected == 401:

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from epmjobs.api.errors import HANDLERS
-from epmjobs.api.routes import extensions, planning
+from epmjobs.api.routes import extensions, interop, planning
 from epmjobs.processes import die_with_parent
 from epmjobs.settings import Settings
 from epmjobs.system import System
@@ -32,7 +32,7 @@ def create_app(system: System) -> Starlette:
         system.close()
 
     app = Starlette(
-        routes=[*planning.routes, *extensions.routes,
+        routes=[*planning.routes, *extensions.routes, *interop.routes,
                 Route("/openapi.json", openapi, methods=["GET"])],
         exception_handlers=HANDLERS,
         lifespan=lifespan,

@@ -111,6 +111,6 @@ routes = [
     Route(ROOT + "/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
     Route(ROOT + "/jobs/{job_id}/wait", wait_job, methods=["GET"]),
     Route(ROOT + "/applications/{app}/jobdefinitions", put_definition, methods=["POST"]),
-    Route(ROOT + "/applications/{app}/jobdefinitions/{job_type}/{job_name}",
+    Route(ROOT + "/applications/{app}/jobdefinitions/{job_type}/{job_name:path}",
           delete_definition, methods=["DELETE"]),
 ]

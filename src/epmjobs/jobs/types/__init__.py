@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from epmjobs.jobs.types.admin_mode import AdministrationMode
 from epmjobs.jobs.types.catalog import CATALOG, JobImplementation, JobTypeSpec, lookup
+from epmjobs.jobs.types.job_console import ExportJobConsole
 
 IMPLEMENTATIONS: dict[str, JobImplementation] = {
     "ADMINISTRATION_MODE": AdministrationMode(),
+    "EXPORT_JOB_CONSOLE": ExportJobConsole(),
 }
 
 
