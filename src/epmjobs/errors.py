@@ -8,7 +8,9 @@ decided in exactly one place, ``epmjobs.api.errors``.
     ├── NotFound                    an application, job, definition, user... does not exist
     │   └── JobNotFound             ...a job id in particular (its HTTP code is configurable)
     ├── InvalidRequest              the request itself is malformed (bad JSON, bad query)
-    │   └── PayloadTooLarge         ...a body over the configured size
+    │   ├── PayloadTooLarge         ...a body over the configured size
+    │   ├── OutlineError            ...an outline operation or definition is invalid
+    │   └── MetadataFileError       ...a metadata file cannot be loaded at all
     ├── JobRejected                 a job submission was refused before it got an id
     │   └── InvalidJobParameter     ...because a parameter value is invalid (Oracle status 4)
     ├── AuthenticationFailed        no or wrong credentials
@@ -85,3 +87,13 @@ class JobFailed(EpmJobsError):
 
 class JobCancelled(JobFailed):
     """Raised by a job handler when it notices that a cancel was requested."""
+
+
+class OutlineError(InvalidRequest):
+    """An outline operation or definition is invalid (unknown dimension or member, a bad
+    application definition, SORT_MEMBERS on a dimension that cannot be sorted, ...)."""
+
+
+class MetadataFileError(InvalidRequest):
+    """A metadata load file cannot be loaded at all (encoding, empty file, header): the whole
+    file fails, as opposed to a single rejected record."""
