@@ -119,35 +119,56 @@ def serve(
 
 
 class WorkerPool:
-    """The job worker processes of `serve`: started, restarted when they die, stopped."""
+    """The job worker processes of `serve`: started, restarted when they die, stopped.
+
+    One thread spawns, restarts and stops every worker and outlives them all, because
+    Linux's parent-death signal fires when the *thread* that spawned a child exits.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.children: list[subprocess.Popen[bytes]] = []
         self._stop = threading.Event()
-        self._watch = threading.Thread(target=self._supervise, daemon=True)
+        self._started = threading.Event()
+        self._watch = threading.Thread(target=self._supervise, name="worker-pool", daemon=True)
 
     def start(self) -> None:
-        self.children = [_spawn_worker(self.settings, i) for i in range(self.settings.workers)]
         self._watch.start()
+        self._started.wait()
 
     def _supervise(self) -> None:
+        try:
+            self.children = [_spawn_worker(self.settings, i)
+                             for i in range(self.settings.workers)]
+        finally:
+            self._started.set()
+        backoff = [0.0] * len(self.children)
         while not self._stop.wait(0.5):
             for i, child in enumerate(self.children):
-                if child.poll() is not None and not self._stop.is_set():
-                    typer.echo(f"job worker {i} exited ({child.returncode}); restarting",
-                               err=True)
+                if child.poll() is None or time.monotonic() < backoff[i]:
+                    continue
+                typer.echo(f"job worker {i} exited ({child.returncode}); restarting", err=True)
+                try:
                     self.children[i] = _spawn_worker(self.settings, i)
+                    backoff[i] = time.monotonic() + 2.0  # a crash loop restarts slowly
+                except OSError as exc:
+                    typer.echo(f"could not restart job worker {i}: {exc}", err=True)
+        self._stop_children()
 
-    def stop(self) -> None:
-        self._stop.set()
+    def _stop_children(self) -> None:
         for child in self.children:
-            child.send_signal(signal.SIGTERM)
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
         for child in self.children:
             try:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._watch.join(timeout=30)
 
 
 def _spawn_worker(settings: Settings, index: int) -> subprocess.Popen[bytes]:
@@ -174,7 +195,8 @@ def _run_http(settings: Settings) -> None:
         return
     Server("epmjobs.api.app:create_app_from_env", address=settings.host, port=settings.port,
            interface=Interfaces.ASGI, workers=settings.api_processes, factory=True,
-           log_level=LogLevels.warning, backlog=2048).serve()
+           log_level=LogLevels.warning, backlog=2048,
+           respawn_failed_workers=True).serve()
 
 
 @app.command()

@@ -42,8 +42,13 @@ class WakeupBell:
             self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self._sock.setblocking(False)
         for path in self.run_dir.glob("worker-*.sock"):
-            with contextlib.suppress(OSError):
+            try:
                 self._sock.sendto(b"!", str(path))
+            except ConnectionRefusedError:  # its worker is gone: forget the socket
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            except OSError:
+                pass
 
 
 class WakeupListener:
