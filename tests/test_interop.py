@@ -218,3 +218,10 @@ def test_export_job_console_filters_by_status_and_days(client, worker: Worker,
     assert text.splitlines()[0] == "\ufeffJob ID,Job Name,Job Type,Status,Run By,Start Time," \
                                    "End Time,Duration (s)"
     assert len(text.splitlines()) == 1  # the old job is outside nDays=7
+
+
+def test_a_name_with_a_newline_reaches_the_name_check(client) -> None:
+    got = client.post(f"{SNAP}/a%0Ab.csv/contents", params={"q": "{isFirst:true,isLast:true}"},
+                      content=b"x", auth=ADMIN)
+    assert got.status_code == 200
+    assert got.json()["status"] == 1 and "forbidden character" in got.json()["details"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -16,6 +17,22 @@ from epmjobs.errors import InvalidRequest, NotFound
 from epmjobs.jobs import parameters as p
 from epmjobs.security import policy
 from epmjobs.storage.files import extension_of, folder_name, normalise_name
+
+
+class AnyPathConvertor(Convertor[str]):
+    """A file name as sent, separators and all; even characters ``path`` will not match
+    (a newline) reach the name check, which refuses them with Oracle's envelope."""
+
+    regex = r"[\s\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anypath", AnyPathConvertor())
 
 ROOT = interop.INTEROP_ROOT
 SNAPSHOTS = ROOT + "/{version}/applicationsnapshots"
@@ -133,7 +150,7 @@ routes = [
     Route(ROOT + "/v3/files/delete", delete_by_body, methods=["POST"]),
     Route(ROOT + "/{version}", get_version, methods=["GET"]),
     Route(SNAPSHOTS, list_files, methods=["GET"]),
-    Route(SNAPSHOTS + "/{file_name:path}/contents", upload, methods=["POST"]),
-    Route(SNAPSHOTS + "/{file_name:path}/contents", download, methods=["GET"]),
-    Route(SNAPSHOTS + "/{file_name:path}", delete, methods=["DELETE"]),
+    Route(SNAPSHOTS + "/{file_name:anypath}/contents", upload, methods=["POST"]),
+    Route(SNAPSHOTS + "/{file_name:anypath}/contents", download, methods=["GET"]),
+    Route(SNAPSHOTS + "/{file_name:anypath}", delete, methods=["DELETE"]),
 ]
