@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from epmjobs.api.errors import HANDLERS
+from epmjobs.api.fastpath import PollFastPath
 from epmjobs.api.routes import extensions, interop, planning
 from epmjobs.processes import die_with_parent
 from epmjobs.settings import Settings
@@ -37,6 +38,7 @@ def create_app(system: System) -> Starlette:
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
+    app.add_middleware(PollFastPath)
     app.router.redirect_slashes = False  # a 404 JSON answer, never an empty redirect
     app.state.system = system
     return app

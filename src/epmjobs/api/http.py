@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -39,34 +40,47 @@ def _first(value: str | None) -> str | None:
     return value.split(",")[0].strip() or None
 
 
-def _server_netloc(request: Request, proto: str) -> str:
-    """Our own address, when the client's Host header cannot be trusted into a link."""
-    server = request.scope.get("server") or ("localhost", None)
-    host, port = str(server[0]), server[1]
-    if ":" in host:
-        host = f"[{host}]"
-    if port is None or (proto, port) in (("http", 80), ("https", 443)):
-        return host
-    return f"{host}:{port}"
+_BASE_HEADERS = (b"host", b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-port",
+                 b"x-forwarded-prefix")
 
 
 def base_url(request: Request) -> str:
-    """Scheme://host[:port][prefix] as the client sees us, honouring X-Forwarded-*."""
-    headers = request.headers
-    proto = _first(headers.get("x-forwarded-proto"))
+    """Scheme://host[:port][prefix] as the client sees us, honouring X-Forwarded-*.
+
+    Read straight from the ASGI scope and memoised on the header values: every response
+    with links needs it, and the status poll is the most frequent request there is.
+    """
+    scope = request.scope
+    found: dict[bytes, str] = {}
+    for key, value in scope["headers"]:
+        if key in _BASE_HEADERS and key not in found:
+            found[key] = value.decode("latin-1")
+    server = scope.get("server") or ("localhost", None)
+    return _base_url(scope.get("scheme", "http"), str(server[0]), server[1],
+                     *(found.get(k) for k in _BASE_HEADERS))
+
+
+@functools.lru_cache(maxsize=1024)
+def _base_url(scheme: str, server_host: str, server_port: int | None, host: str | None,
+              fwd_proto: str | None, fwd_host: str | None, fwd_port: str | None,
+              fwd_prefix: str | None) -> str:
+    proto = _first(fwd_proto)
     if proto not in ("http", "https"):
-        proto = "https" if request.url.scheme == "https" else "http"
-    host = _first(headers.get("x-forwarded-host")) or headers.get("host") or ""
-    if not _HOST.fullmatch(host):
-        host = _server_netloc(request, proto)
-    port = _first(headers.get("x-forwarded-port"))
+        proto = "https" if scheme == "https" else "http"
+    netloc = _first(fwd_host) or host or ""
+    if not _HOST.fullmatch(netloc):  # never trust an odd Host into a link: use our own
+        netloc = f"[{server_host}]" if ":" in server_host else server_host
+        if server_port is not None and (proto, server_port) not in (("http", 80),
+                                                                     ("https", 443)):
+            netloc = f"{netloc}:{server_port}"
+    port = _first(fwd_port)
     if (port and re.fullmatch(r"[0-9]{1,5}", port) and int(port) <= 65535
-            and not re.search(r":[0-9]+$", host)):
-        host = f"{host}:{port}"
-    prefix = (_first(headers.get("x-forwarded-prefix")) or "").rstrip("/")
+            and not re.search(r":[0-9]+$", netloc)):
+        netloc = f"{netloc}:{port}"
+    prefix = (_first(fwd_prefix) or "").rstrip("/")
     if not _PREFIX.fullmatch(prefix):
         prefix = ""
-    return f"{proto}://{host}{prefix}"
+    return f"{proto}://{netloc}{prefix}"
 
 
 async def caller(request: Request) -> Principal:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 log = logging.getLogger("epmjobs.worker")
+_LIST_EVERY = 1.0
 
 
 def socket_dir(run_dir: Path) -> Path:
@@ -34,17 +35,27 @@ class WakeupBell:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = socket_dir(run_dir)
         self._sock: socket.socket | None = None
+        self._targets: list[Path] = []
+        self._listed_at = -1.0
 
     def ring(self) -> None:
-        if not self.run_dir.is_dir():
+        """Wake every worker. The folder is listed at most once a second (submissions
+        come in bursts); a worker started since then is woken by its own timer."""
+        now = time.monotonic()
+        if now - self._listed_at > _LIST_EVERY:
+            self._listed_at = now
+            self._targets = (sorted(self.run_dir.glob("worker-*.sock"))
+                             if self.run_dir.is_dir() else [])
+        if not self._targets:
             return
         if self._sock is None:
             self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self._sock.setblocking(False)
-        for path in self.run_dir.glob("worker-*.sock"):
+        for path in list(self._targets):
             try:
                 self._sock.sendto(b"!", str(path))
-            except ConnectionRefusedError:  # its worker is gone: forget the socket
+            except (ConnectionRefusedError, FileNotFoundError):  # its worker is gone
+                self._targets.remove(path)
                 with contextlib.suppress(OSError):
                     path.unlink()
             except OSError:

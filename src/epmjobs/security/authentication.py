@@ -4,12 +4,17 @@ argon2 is slow on purpose (tens of milliseconds), and the status poll is the mos
 frequent request in the field, so a verified header is remembered for a few seconds
 (``auth_cache_seconds``), keyed by a digest of the header, never the header itself.
 A changed or removed user is therefore seen within that many seconds.
+
+When the memory of a header expires, it is re-checked against the user's stored hash
+(a cheap read) rather than by argon2 again, and only one request per header verifies at
+a time, so a crowd of pollers never re-runs argon2 all at once.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 import time
 
 from epmjobs.errors import AuthenticationFailed
@@ -25,6 +30,10 @@ class Authenticator:
         self.users = users
         self.cache_seconds = cache_seconds
         self._cache: dict[bytes, tuple[float, Principal]] = {}
+        # What a verified Basic header was checked against: (username, password hash).
+        self._proof: dict[bytes, tuple[str, str]] = {}
+        self._locks: dict[bytes, threading.Lock] = {}
+        self._guard = threading.Lock()
 
     def cached(self, header: str | None) -> Principal | None:
         """The principal for a header verified recently, without any I/O."""
@@ -42,26 +51,48 @@ class Authenticator:
         hit = self.cached(header)
         if hit is not None:
             return hit
+        key = self._key(header)
+        with self._guard:
+            if len(self._locks) >= _CACHE_LIMIT:
+                self._locks.clear()
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # one verification per header at a time
+            hit = self.cached(header)
+            if hit is not None:
+                return hit
+            principal = self._verify(key, header)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+                self._proof.clear()
+            self._cache[key] = (time.monotonic() + self.cache_seconds, principal)
+        return principal
+
+    def _verify(self, key: bytes, header: str) -> Principal:
+        proof = self._proof.get(key)
+        if proof is not None:  # verified before: the stored hash must not have changed
+            user = self.users.get(proof[0])
+            if user is not None and user.password_hash == proof[1]:
+                return self._principal(user)
+            self._proof.pop(key, None)
         scheme, _, value = header.strip().partition(" ")
         if scheme.lower() == "basic":
-            principal = self._basic(value.strip())
-        elif scheme.lower() == "bearer":
-            principal = self._bearer(value.strip())
-        else:
-            raise AuthenticationFailed("Unsupported authorization scheme.")
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[self._key(header)] = (time.monotonic() + self.cache_seconds, principal)
-        return principal
+            user = self._basic(value.strip())
+            if user.password_hash:
+                self._proof[key] = (user.username, user.password_hash)
+            return self._principal(user)
+        if scheme.lower() == "bearer":
+            return self._bearer(value.strip())
+        raise AuthenticationFailed("Unsupported authorization scheme.")
 
     def forget_all(self) -> None:
         self._cache.clear()
+        self._proof.clear()
 
     @staticmethod
     def _key(header: str) -> bytes:
         return hashlib.blake2b(header.encode(), digest_size=20).digest()
 
-    def _basic(self, value: str) -> Principal:
+    def _basic(self, value: str) -> UserRecord:
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
         except ValueError as exc:  # binascii.Error, UnicodeDecodeError, non-ASCII input
@@ -73,7 +104,7 @@ class Authenticator:
         if user is None or not user.password_hash or not verify_password(
                 user.password_hash, password):
             raise AuthenticationFailed("Invalid credentials.")
-        return self._principal(user)
+        return user
 
     def _find_user(self, username: str) -> UserRecord | None:
         """``user`` or ``identitydomain.user`` (Oracle's two forms)."""

@@ -138,6 +138,8 @@ async def child_job_details(request: Request) -> JSONResponse:
 
 
 routes = [
+    # The status poll is the most frequent request: first, so routing tries it first.
+    Route(APP + "/jobs/{job_id}", get_job, methods=["GET"]),
     Route(ROOT, list_versions, methods=["GET"]),
     Route(ROOT + "/", list_versions, methods=["GET"]),
     Route(ROOT + "/{version}", get_version, methods=["GET"]),
@@ -147,7 +149,6 @@ routes = [
     Route(APP, get_application, methods=["GET"]),
     Route(APP + "/jobdefinitions", job_definitions, methods=["GET"]),
     Route(APP + "/jobs", submit_job, methods=["POST"]),
-    Route(APP + "/jobs/{job_id}", get_job, methods=["GET"]),
     Route(APP + "/jobs/{job_id}/details", job_details, methods=["GET"]),
     Route(APP + "/jobs/{job_id}/childjobs/{child_id}/details", child_job_details,
           methods=["GET"]),
