@@ -312,6 +312,7 @@ VISION_DEFINITIONS = [
      "links": None},
     {"jobType": "PLAN_TYPE_MAP", "jobName": "Plan1ToReporting", "planTypeName": "Plan1",
      "links": None},
+    {"jobType": "SORT_MEMBERS", "jobName": "SortProducts", "planTypeName": None, "links": None},
 ]
 REFRESH_ONLY = [VISION_DEFINITIONS[1]]
 

@@ -5,9 +5,12 @@ Format ``epmjobs-application/1`` (docs/application-files.md)::
     {"format": "epmjobs-application/1", "name": "Vision", "appType": "PBCS",
      "cubes": [{"name": "Plan1", "kind": "BSO"}, ...],
      "jobDefinitions": [{"jobType": "CUBE_REFRESH", "jobName": "RefreshDB",
-                         "planType": null, "parameters": {}}, ...]}
+                         "planType": null, "parameters": {}}, ...],
+     "outline": {"aliasTables": [...], "dimensions": [...]}}
 
-The outline (dimensions, members) joins the format with the [outline] issue.
+``outline`` (optional) is ``planning.outline.outline_to_json``'s document. Creating an
+application stores it as the working outline and, when it passes validation, as the
+refreshed one too (the application starts deployed); exporting writes the working outline.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection
 
 from epmjobs.errors import InvalidRequest
 from epmjobs.jobs.definitions import parse_definition
 from epmjobs.planning.application import Cube, CubeKind, validate_application_name
+from epmjobs.planning.outline import Outline, errors, outline_from_json, outline_to_json, validate
 from epmjobs.system import System
 
 FORMAT = "epmjobs-application/1"
@@ -53,20 +58,32 @@ def create_application(system: System, doc: dict[str, Any]) -> str:
     name = validate_application_name(str(doc.get("name", "")))
     cubes = _cubes(doc.get("cubes", []))
     definitions = [parse_definition(d, cubes) for d in doc.get("jobDefinitions", [])]
+    outline = outline_from_json(cubes, doc["outline"]) if "outline" in doc else None
     now = time.time()
     apps = system.stores.apps
     with system.db.transaction() as conn:
         app_id = apps.create(conn, name, str(doc.get("appType", "PBCS")), cubes, now)
         for definition in definitions:
             apps.put_definition(conn, app_id, definition, now)
+        if outline is not None:
+            _store_outline(system, conn, app_id, outline, now)
     return name
+
+
+def _store_outline(system: System, conn: Connection, app_id: int, outline: Outline,
+                   now: float) -> None:
+    """The working outline, and the refreshed one when it would pass a cube refresh."""
+    outlines = system.stores.outlines
+    revision = outlines.save(conn, app_id, outline, now=now)
+    if not errors(validate(outline)):
+        outlines.refresh(conn, app_id, revision, now)
 
 
 def export_application(system: System, name: str) -> dict[str, Any]:
     app = system.stores.apps.get(name)
     if app is None:
         raise InvalidRequest(f"The application {name} does not exist.")
-    return {
+    doc: dict[str, Any] = {
         "format": FORMAT, "name": app.name, "appType": app.app_type,
         "cubes": [{"name": c.name, "kind": str(c.kind)} for c in app.cubes],
         "jobDefinitions": [
@@ -75,6 +92,10 @@ def export_application(system: System, name: str) -> dict[str, Any]:
             for d in system.stores.apps.definitions(app.application_id)
         ],
     }
+    stored = system.stores.outlines.working(app)
+    if stored.revision:
+        doc["outline"] = outline_to_json(stored.outline)
+    return doc
 
 
 def put_definition(system: System, app_name: str, raw: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from epmjobs.storage.appstore import AppStore
 from epmjobs.storage.database import Database
 from epmjobs.storage.files import FileRepository, LocalFileRepository
 from epmjobs.storage.jobstore import JobStore
+from epmjobs.storage.outlinestore import OutlineStore
 from epmjobs.storage.userstore import UserStore
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ class Stores:
     apps: AppStore
     users: UserStore
     files: FileRepository
+    outlines: OutlineStore
 
 
 class System:
@@ -34,7 +36,8 @@ class System:
         self.db = Database(settings.resolved_database_url)
         files = LocalFileRepository(settings.data_dir / "files", settings.max_file_bytes,
                                     settings.max_repository_bytes)
-        self.stores = Stores(JobStore(self.db), AppStore(self.db), UserStore(self.db), files)
+        self.stores = Stores(JobStore(self.db), AppStore(self.db), UserStore(self.db), files,
+                             OutlineStore(self.db))
 
     @property
     def run_dir(self) -> Path:

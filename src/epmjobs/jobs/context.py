@@ -36,6 +36,7 @@ class JobContext:
     child_messages: dict[int, list[JobMessage]] = field(default_factory=dict)
     effects: list[Effect] = field(default_factory=list)
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    completed_with_errors: bool = False
 
     def info(self, text: str, category: str = "Job") -> None:
         self.messages.append(JobMessage(MessageType.INFO, category, text))
@@ -47,8 +48,15 @@ class JobContext:
         self.messages.append(JobMessage(MessageType.ERROR, category, text, record_number))
 
     def on_commit(self, effect: Effect) -> None:
-        """Register a write to apply in the job's final transaction (success only)."""
+        """Register a write to apply in the job's final transaction (when the handler returns
+        normally: success, or ``end_with_errors``; never after an exception or a cancel)."""
         self.effects.append(effect)
+
+    def end_with_errors(self) -> None:
+        """End with status 1 although the job ran to its end: its effects still commit, with
+        that status (Oracle's "Completed with Errors": a metadata load keeps the records it
+        applied and reports the ones it rejected)."""
+        self.completed_with_errors = True
 
     def on_finish(self, cleanup: Callable[[], None]) -> None:
         """Register a clean-up (e.g. removing a temporary file) to run however the job ends."""

@@ -94,12 +94,12 @@ class Worker:
                                 daemon=True)
         beat.start()
         try:
-            ctx, status, details = self._run_handler(job)
+            ctx, status, details, ran_to_end = self._run_handler(job)
         finally:
             stop_beat.set()
             beat.join()
         try:
-            self._commit(job, ctx, status, details)
+            self._commit(job, ctx, status, details, keep_effects=ran_to_end)
         finally:
             for cleanup in ctx.cleanups if ctx else ():
                 try:
@@ -114,35 +114,39 @@ class Worker:
             except Exception:  # a missed beat is survivable; the next one may pass
                 log.exception("heartbeat failed for job %s", job_id)
 
-    def _run_handler(self, job: Job) -> tuple[JobContext | None, JobStatus, str | None]:
+    def _run_handler(self, job: Job) -> tuple[JobContext | None, JobStatus, str | None, bool]:
+        """(context, status, details, whether the handler returned normally)."""
         spec = lookup(job.job_type)
         impl = implementation(spec) if spec else None
         app = self.system.stores.apps.get(job.application)
         if impl is None or app is None:
-            return None, JobStatus.ERROR, f"The job type {job.job_type} cannot run here."
+            return None, JobStatus.ERROR, f"The job type {job.job_type} cannot run here.", False
         ctx = JobContext(job=job, application=app, parameters=dict(job.parameters),
                          stores=self.system.stores,
                          _is_cancelled=lambda: self.jobs.status(job.job_id)
                          == JobStatus.CANCEL_PENDING)
         try:
             details = impl.run(ctx)
-            return ctx, JobStatus.SUCCESS, details
+            status = JobStatus.ERROR if ctx.completed_with_errors else JobStatus.SUCCESS
+            return ctx, status, details, True
         except JobCancelled as exc:
-            return ctx, JobStatus.CANCELLED, exc.message
+            return ctx, JobStatus.CANCELLED, exc.message, False
         except InvalidJobParameter as exc:
             ctx.error(exc.message)
-            return ctx, JobStatus.INVALID_PARAMETER, exc.message
+            return ctx, JobStatus.INVALID_PARAMETER, exc.message, False
         except (JobFailed, EpmJobsError) as exc:
             ctx.error(exc.message)
-            return ctx, JobStatus.ERROR, exc.message
+            return ctx, JobStatus.ERROR, exc.message, False
         except Exception as exc:
             log.exception("job %s (%s) failed unexpectedly", job.job_id, job.job_type)
             text = f"The job failed with an internal error: {type(exc).__name__}: {exc}"
             ctx.error(text)
-            return ctx, JobStatus.ERROR, text
+            return ctx, JobStatus.ERROR, text, False
 
-    def _commit(self, job: Job, ctx: JobContext | None, status: JobStatus,
-                details: str | None) -> None:
+    def _commit(self, job: Job, ctx: JobContext | None, status: JobStatus, details: str | None,
+                *, keep_effects: bool) -> None:
+        """End the job; with ``keep_effects`` (its handler returned) its effects are applied
+        in the same transaction, unless the job was cancelled meanwhile."""
         try:
             with self.system.db.transaction() as conn:
                 written = self.jobs.finish(conn, job.job_id, self.worker_id, status, details,
@@ -150,7 +154,7 @@ class Worker:
                 if written is None:
                     raise _NotOurs
                 if ctx is not None:
-                    if written is JobStatus.SUCCESS:
+                    if keep_effects and written is status:
                         for effect in ctx.effects:
                             effect(conn)
                     self._record(conn, job.job_id, ctx)

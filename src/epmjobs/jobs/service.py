@@ -150,15 +150,17 @@ class JobService:
                 f"The job type {spec.name} is not supported by this epmjobs server yet.",
                 submission.job_name)
         job_name, base_params = submission.job_name, {}
+        definition = self.apps.definition(app.application_id, spec.name, job_name) \
+            if job_name else None
         if spec.needs_definition:
             if not job_name:
                 raise JobRejected(f"jobName is required for job type {spec.name}.")
-            definition = self.apps.definition(app.application_id, spec.name, job_name)
             if definition is None:
                 raise JobRejected(NOT_FOUND_TEXT, job_name)
-            job_name, base_params = definition.job_name, definition.parameters
         elif not job_name:
             job_name = spec.default_job_name
+        if definition is not None:  # also a saved job of a type that can run ad hoc
+            job_name, base_params = definition.job_name, definition.parameters
         try:
             params = impl.validate({**base_params, **submission.parameters})
         except InvalidJobParameter as exc:
@@ -167,7 +169,8 @@ class JobService:
         with self.system.db.transaction() as conn:
             job_id = self.jobs.insert(conn, application_id=app.application_id,
                                       job_type=spec.name, job_name=job_name, parameters=params,
-                                      submitted_by=principal.username, now=now)
+                                      submitted_by=principal.username, now=now,
+                                      lock_key=spec.lock_key(app.application_id))
         self.system.bell.ring()
         return Job(job_id, app.name, spec.name, job_name, params, JobStatus.RUNNING, None,
                    principal.username, now, None, None, 0)

@@ -4,6 +4,12 @@ The jobs table is the embedded queue. A row is *queued* when its status is -1 an
 worker holds it, *running* when a worker holds it, and *ended* when its status is
 terminal. Every state change is one statement inside a transaction, guarded by the
 state it expects, so two processes can never both move the same job.
+
+Jobs with the same ``lock_key`` (e.g. ``outline:<application id>``) run one at a time, in
+submission order: a queued job is claimable only when no job with its key is running and no
+older job with its key is still queued. The second rule also closes PostgreSQL's race: two
+workers claiming at once cannot take two jobs of one key, because the newer job is not
+claimable while the older one is queued, and the older one, once taken, is running.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, exists, func, insert, or_, select, update
 
 from epmjobs.jobs.model import ChildJob, Job, JobMessage, MessageType, Page
 from epmjobs.jobs.status import ACTIVE_STATUSES, JobStatus
@@ -33,6 +39,8 @@ _RAW_GET_JOB = (
     " WHERE j.job_id = ?"
 )
 _ACTIVE = [int(s) for s in ACTIVE_STATUSES]
+_QUEUED = jobs.alias("queued")
+_OTHER = jobs.alias("other")
 
 
 def _job(row: Any) -> Job:
@@ -68,11 +76,11 @@ class JobStore:
 
     def insert(self, conn: Connection, *, application_id: int, job_type: str,
                job_name: str | None, parameters: dict[str, Any], submitted_by: str,
-               now: float) -> int:
+               now: float, lock_key: str | None = None) -> int:
         result = conn.execute(insert(jobs).values(
             application_id=application_id, job_type=job_type, job_name=job_name,
             parameters=dump_json(parameters), status=int(JobStatus.RUNNING),
-            submitted_by=submitted_by, submitted_at=now, attempts=0,
+            submitted_by=submitted_by, submitted_at=now, attempts=0, lock_key=lock_key,
         ).returning(jobs.c.job_id))
         return int(result.scalar_one())
 
@@ -114,19 +122,25 @@ class JobStore:
     # -- the worker's side ----------------------------------------------------------
 
     def claim_next(self, worker_id: str, now: float) -> Job | None:
-        """Take the oldest queued job for this worker, or None when the queue is empty."""
+        """Take the oldest claimable queued job for this worker, or None when there is none
+        (the queue is empty, or every queued job waits for its lock key)."""
+        q, other = _QUEUED.c, _OTHER.c
+        blocked = exists().where(other.lock_key == q.lock_key, other.status.in_(_ACTIVE), or_(
+            other.worker_id.is_not(None), other.job_id < q.job_id))
         candidate = (
-            select(jobs.c.job_id)
-            .where(jobs.c.status == int(JobStatus.RUNNING), jobs.c.worker_id.is_(None))
-            .order_by(jobs.c.job_id)
+            select(q.job_id)
+            .where(q.status == int(JobStatus.RUNNING), q.worker_id.is_(None),
+                   or_(q.lock_key.is_(None), ~blocked))
+            .order_by(q.job_id)
             .limit(1)
         )
         if not self.db.is_sqlite:
-            candidate = candidate.with_for_update(skip_locked=True)
+            candidate = candidate.with_for_update(of=_QUEUED, skip_locked=True)
         with self.db.transaction() as conn:
             claimed = conn.execute(
                 update(jobs)
-                .where(jobs.c.job_id == candidate.scalar_subquery())
+                .where(jobs.c.job_id == candidate.scalar_subquery(), jobs.c.worker_id.is_(None),
+                       jobs.c.status == int(JobStatus.RUNNING))
                 .values(worker_id=worker_id, heartbeat_at=now, attempts=jobs.c.attempts + 1,
                         started_at=func.coalesce(jobs.c.started_at, now))
                 .returning(jobs.c.job_id)

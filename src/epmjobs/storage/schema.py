@@ -95,11 +95,14 @@ jobs = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("worker_id", String(80), nullable=True),
     Column("heartbeat_at", Float, nullable=True),
+    # Jobs with the same lock key never run at the same time (e.g. "outline:<app id>").
+    Column("lock_key", String(120), nullable=True),
     sqlite_autoincrement=True,
 )
 Index("ix_jobs_status", jobs.c.status)
 Index("ix_jobs_app_job", jobs.c.application_id, jobs.c.job_id)
 Index("ix_jobs_submitted_at", jobs.c.submitted_at)
+Index("ix_jobs_lock_key", jobs.c.lock_key)
 
 job_children = Table(
     "job_children",
@@ -155,4 +158,52 @@ user_grants = Table(
     metadata,
     Column("user_id", Id, ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
     Column("grant_name", String(200), primary_key=True),
+)
+
+# An application's outline, kept twice: stage 0 is the working outline that metadata jobs
+# edit, stage 1 the refreshed (deployed) one that data jobs read, copied from stage 0 by a
+# cube refresh (storage/outlinestore.py). ``revision`` counts the saves of a stage, ``token``
+# is unique per save (a cache key that survives an application id being reused).
+outlines = Table(
+    "outlines",
+    metadata,
+    Column("application_id", Id, ForeignKey("applications.application_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("stage", Integer, primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("token", String(32), nullable=False),
+    Column("alias_tables", Text, nullable=False),
+    Column("next_id", BigInteger, nullable=False),
+    Column("saved_at", Float, nullable=False),
+)
+
+outline_dimensions = Table(
+    "outline_dimensions",
+    metadata,
+    Column("application_id", Id, ForeignKey("applications.application_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("stage", Integer, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("name", String(80), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("root_id", BigInteger, nullable=False),
+    Column("cubes", Text, nullable=False),
+    Column("base_dimension", String(80), nullable=True),
+    Column("revision", Integer, nullable=False),  # the working revision that last wrote it
+)
+
+outline_members = Table(
+    "outline_members",
+    metadata,
+    Column("application_id", Id, ForeignKey("applications.application_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("stage", Integer, primary_key=True),
+    Column("dimension", Integer, primary_key=True),  # outline_dimensions.position
+    Column("member_id", BigInteger, primary_key=True),
+    Column("name", String(80), nullable=False),
+    Column("parent_id", BigInteger, nullable=True),
+    Column("position", Integer, nullable=False),  # among its siblings
+    Column("storage", String(30), nullable=False),
+    Column("base_id", BigInteger, nullable=True),  # the base member of a shared instance
+    Column("properties", Text, nullable=False),  # JSON: planning.outline.codec, no dataStorage
 )

@@ -25,11 +25,23 @@ class JobTypeSpec:
     console_code: str
     needs_definition: bool
     default_job_name: str | None
+    # Jobs of types with the same lock scope run one at a time per application (Oracle
+    # serialises the jobs that change an application's outline): the queue's lock key is
+    # "<scope>:<application id>".
+    lock_scope: str | None = None
+
+    def lock_key(self, application_id: int) -> str | None:
+        return None if self.lock_scope is None else f"{self.lock_scope}:{application_id}"
 
 
 def _spec(name: str, display: str, console: str, needs_definition: bool,
-          default_name: str | None = None, *aliases: str) -> JobTypeSpec:
-    return JobTypeSpec(name, display, aliases, console, needs_definition, default_name)
+          default_name: str | None = None, *aliases: str,
+          lock_scope: str | None = None) -> JobTypeSpec:
+    return JobTypeSpec(name, display, aliases, console, needs_definition, default_name,
+                       lock_scope)
+
+
+OUTLINE = "outline"
 
 
 CATALOG: tuple[JobTypeSpec, ...] = (
@@ -38,9 +50,10 @@ CATALOG: tuple[JobTypeSpec, ...] = (
     _spec("PLAN_TYPE_MAP", "Plan Type Map", "PLAN_TYPE_MAP", True),
     _spec("IMPORT_DATA", "Import Data", "IMPORT_DATA", False, "Import Data"),
     _spec("EXPORT_DATA", "Export Data", "EXPORT_DATA", False, "Export Data"),
-    _spec("IMPORT_METADATA", "Import Metadata", "IMPORT_METADATA", True),
+    _spec("IMPORT_METADATA", "Import Metadata", "IMPORT_METADATA", True, lock_scope=OUTLINE),
     _spec("EXPORT_METADATA", "Export Metadata", "EXPORT_METADATA", True),
-    _spec("CUBE_REFRESH", "Cube Refresh", "CUBE_REFRESH", True, None, "Refresh Database"),
+    _spec("CUBE_REFRESH", "Cube Refresh", "CUBE_REFRESH", True, None, "Refresh Database",
+          lock_scope=OUTLINE),
     _spec("CLEAR_CUBE", "Clear Cube", "CLEAR_CUBE", True),
     _spec("ADMINISTRATION_MODE", "Administration Mode", "ADMIN_MODE", False,
           "Administration Mode"),
@@ -55,7 +68,8 @@ CATALOG: tuple[JobTypeSpec, ...] = (
     _spec("EXPORT_AUDIT", "Export Audit", "AUDIT_EXPORT", False, "Export Audit"),
     _spec("EXPORT_JOB_CONSOLE", "Export Job Console", "JOBCONSOLE_EXPORT", False,
           "Export Job Console"),
-    _spec("SORT_MEMBERS", "Sort Members", "SORT_MEMBERS", False, "Sort Members"),
+    _spec("SORT_MEMBERS", "Sort Members", "SORT_MEMBERS", False, "Sort Members",
+          lock_scope=OUTLINE),
     _spec("IMPORT_EXCHANGE_RATES", "Import Exchange Rates", "IMPORT_EXCHANGE_RATES", True),
     _spec("AUTO_PREDICT", "Auto Predict", "AUTO_PREDICT", True),
 )

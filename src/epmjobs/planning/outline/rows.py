@@ -9,7 +9,7 @@ bases, names) and leaves the rest (cycles, operators, ...) to ``validate``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -49,11 +49,16 @@ class OutlineRows:
     members: list[MemberRow]
 
 
-def to_rows(outline: Outline) -> OutlineRows:
+def to_rows(outline: Outline, only: Collection[str] | None = None) -> OutlineRows:
+    """The rows of every dimension, or of the dimensions named in ``only`` (positions are
+    those in the whole outline either way)."""
     dims: list[DimensionRow] = []
     members: list[MemberRow] = []
     encoder = codec.Encoder(outline.cubes)
+    keys = None if only is None else {name_key(n) for n in only}
     for position, dim in enumerate(outline.dimensions):
+        if keys is not None and name_key(dim.name) not in keys:
+            continue
         dims.append(DimensionRow(position, dim.name, dim.type.value, dim.root.id,
                                  {c: d.value for c, d in dim.cubes.items()}, dim.base_dimension))
         places = {c.id: i for m in dim.by_id.values() for i, c in enumerate(m.children)}
