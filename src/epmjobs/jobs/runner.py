@@ -23,6 +23,7 @@ from epmjobs.jobs.model import Job, JobMessage, MessageType
 from epmjobs.jobs.status import JobStatus
 from epmjobs.jobs.types import implementation, lookup
 from epmjobs.jobs.wakeup import WakeupListener
+from epmjobs.planning.application import Application
 from epmjobs.system import System
 
 log = logging.getLogger("epmjobs.worker")
@@ -43,6 +44,8 @@ class Worker:
         self.jobs = system.stores.jobs
         self.worker_id = worker_id or new_worker_id()
         self._last_reap = 0.0
+        self._heart = _Heart(self._beat, self.settings.heartbeat_seconds)
+        self._apps: dict[str, tuple[float, Application]] = {}
 
     # -- the loop ------------------------------------------------------------------
 
@@ -89,15 +92,11 @@ class Worker:
     # -- one job -------------------------------------------------------------------
 
     def execute(self, job: Job) -> None:
-        stop_beat = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(job.job_id, stop_beat),
-                                daemon=True)
-        beat.start()
+        self._heart.follow(job.job_id)
         try:
             ctx, status, details, ran_to_end = self._run_handler(job)
         finally:
-            stop_beat.set()
-            beat.join()
+            self._heart.follow(None)
         try:
             self._commit(job, ctx, status, details, keep_effects=ran_to_end)
         finally:
@@ -107,18 +106,28 @@ class Worker:
                 except Exception:
                     log.exception("job %s: a clean-up failed", job.job_id)
 
-    def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
-        while not stop.wait(self.settings.heartbeat_seconds):
-            try:
-                self.jobs.heartbeat(job_id, self.worker_id, time.time())
-            except Exception:  # a missed beat is survivable; the next one may pass
-                log.exception("heartbeat failed for job %s", job_id)
+    def _beat(self, job_id: int) -> None:
+        try:
+            self.jobs.heartbeat(job_id, self.worker_id, time.time())
+        except Exception:  # a missed beat is survivable; the next one may pass
+            log.exception("heartbeat failed for job %s", job_id)
+
+    def _application(self, name: str) -> Application | None:
+        """The job's application, remembered for a second (it is read for every job)."""
+        now = time.monotonic()
+        hit = self._apps.get(name)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        app = self.system.stores.apps.get(name)
+        if app is not None:
+            self._apps[name] = (now + 1.0, app)
+        return app
 
     def _run_handler(self, job: Job) -> tuple[JobContext | None, JobStatus, str | None, bool]:
         """(context, status, details, whether the handler returned normally)."""
         spec = lookup(job.job_type)
         impl = implementation(spec) if spec else None
-        app = self.system.stores.apps.get(job.application)
+        app = self._application(job.application)
         if impl is None or app is None:
             return None, JobStatus.ERROR, f"The job type {job.job_type} cannot run here.", False
         ctx = JobContext(job=job, application=app, parameters=dict(job.parameters),
@@ -175,3 +184,47 @@ class Worker:
         self.jobs.add_children(conn, job_id, ctx.children)
         for child_id, messages in ctx.child_messages.items():
             self.jobs.add_messages(conn, job_id, child_id, messages)
+
+
+class _Heart:
+    """One thread per worker that heart-beats whichever job the worker is running.
+
+    Starting and joining a thread for every job cost about a millisecond a job. The
+    thread ends after a few idle seconds and starts again with the next job. A beat that
+    races a job's end is harmless: it is guarded by the worker id the final update clears.
+    """
+
+    _IDLE_EXIT = 5.0
+
+    def __init__(self, beat: Callable[[int], None], interval: float) -> None:
+        self._beat = beat
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._job: int | None = None
+        self._since = 0.0
+        self._thread: threading.Thread | None = None
+
+    def follow(self, job_id: int | None) -> None:
+        with self._lock:
+            self._job, self._since = job_id, time.monotonic()
+            if job_id is not None and self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="epmjobs-heartbeat")
+                self._thread.start()
+
+    def _run(self) -> None:
+        idle_since = time.monotonic()
+        while True:
+            time.sleep(min(self._interval, 0.25))
+            with self._lock:
+                job, now = self._job, time.monotonic()
+                if job is None:
+                    if now - idle_since > self._IDLE_EXIT:
+                        self._thread = None
+                        return
+                    continue
+                idle_since = now
+                if now - self._since < self._interval:
+                    continue
+                self._since = now
+            self._beat(job)

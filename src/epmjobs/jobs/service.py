@@ -31,6 +31,7 @@ from epmjobs.system import System
 
 NOT_FOUND_TEXT = "A job with specified name and type was not found"
 _WAIT_STEP = 0.02
+_WAIT_FIRST_STEP = 0.002
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,9 @@ class JobService:
         """The job once it has ended, or as it is when ``timeout`` seconds have passed."""
         deadline = time.monotonic() + max(0.0, min(timeout, self.system.settings.wait_max_seconds))
         job = self.get(principal, None, job_id)
+        step = _WAIT_FIRST_STEP  # short jobs end within milliseconds: look often at first
         while not job.is_terminal and time.monotonic() < deadline:
-            await asyncio.sleep(_WAIT_STEP)
+            await asyncio.sleep(min(step, max(0.0, deadline - time.monotonic())))
+            step = min(step * 1.5, _WAIT_STEP)
             job = self.get(principal, None, job_id)
         return job

@@ -39,6 +39,7 @@ _RAW_GET_JOB = (
     " WHERE j.job_id = ?"
 )
 _ACTIVE = [int(s) for s in ACTIVE_STATUSES]
+_RAW_ANY_QUEUED = "SELECT 1 FROM jobs WHERE status = -1 AND worker_id IS NULL LIMIT 1"
 _QUEUED = jobs.alias("queued")
 _OTHER = jobs.alias("other")
 
@@ -124,6 +125,8 @@ class JobStore:
     def claim_next(self, worker_id: str, now: float) -> Job | None:
         """Take the oldest claimable queued job for this worker, or None when there is none
         (the queue is empty, or every queued job waits for its lock key)."""
+        if self.db.is_sqlite and self.db.raw_sqlite().execute(_RAW_ANY_QUEUED).fetchone() is None:
+            return None  # looked without the write lock: an idle worker never takes it
         q, other = _QUEUED.c, _OTHER.c
         blocked = exists().where(other.lock_key == q.lock_key, other.status.in_(_ACTIVE), or_(
             other.worker_id.is_not(None), other.job_id < q.job_id))
