@@ -26,7 +26,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -109,6 +109,15 @@ class Submitter:
     def count(self) -> int:
         with self._lock:
             return len(self.accepted)
+
+    def one_more(self) -> None:
+        """Post one job now and record it (workers may have drained the queue)."""
+        response = httpx.post(self.url + JOBS, json=ADMIN_MODE_JOB, auth=ADMIN, timeout=15.0)
+        with self._lock:
+            if response.status_code == 201:
+                self.accepted.append(response.json()["jobId"])
+            else:
+                self.refused.append(f"{response.status_code} {response.text[:200]}")
 
     def join(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -243,7 +252,8 @@ def _holders(rows: list[tuple[int, str]]) -> dict[int, int]:
 
 
 @contextlib.contextmanager
-def frozen_mid_job(data: Path, pids: set[int], timeout: float = 15.0) -> Iterator[dict[int, int]]:
+def frozen_mid_job(data: Path, pids: set[int], timeout: float = 15.0,
+                   nudge: Callable[[], None] | None = None) -> Iterator[dict[int, int]]:
     """Hold SQLite's write lock at a moment one of ``pids`` holds a job: {pid: job id}.
 
     While frozen, that worker cannot commit its job (nor anyone else anything), so a kill
@@ -258,6 +268,8 @@ def frozen_mid_job(data: Path, pids: set[int], timeout: float = 15.0) -> Iterato
                 " AND status IN (-1, 2)").fetchall()).items() if pid in pids}
             if not found:
                 db.execute("ROLLBACK")
+                if nudge is not None:
+                    nudge()
             return found or None
 
         yield wait_until(held, timeout, interval=0.002, what="a worker in the middle of a job")
@@ -330,7 +342,8 @@ def test_kill_9_of_the_server_at_random_moments_loses_and_repeats_nothing(
                        what="the workers to run jobs")
             time.sleep(rng.uniform(0.0, 0.1))
             if kind == "frozen":
-                with frozen_mid_job(data, set(server.worker_pids())) as held:
+                with frozen_mid_job(data, set(server.worker_pids()),
+                                    nudge=load.one_more) as held:
                     killed_at = kill(server, rng)
                 cut += held.values()
             else:
@@ -372,7 +385,8 @@ def test_kill_9_of_job_workers_under_load_is_recovered(farm: ServerFarm, data: P
         for frozen in (True, False, False, True, False, True):
             time.sleep(rng.uniform(0.05, 0.3))
             if frozen:  # a kill certain to land between a job's claim and its commit
-                with frozen_mid_job(data, set(server.worker_pids())) as held:
+                with frozen_mid_job(data, set(server.worker_pids()),
+                                    nudge=load.one_more) as held:
                     victim = rng.choice(sorted(held))
                     os.kill(victim, signal.SIGKILL)
                     wait_until(lambda v=victim: not is_alive(v), 10, what="the kill")
@@ -420,7 +434,7 @@ def test_sigterm_lets_a_restarted_worker_finish_its_job(farm: ServerFarm, data: 
     restarted = set(server.worker_pids()) - set(originals)
     load = Submitter(server.url, total=150).start()
     load.join()
-    with frozen_mid_job(data, restarted) as held:
+    with frozen_mid_job(data, restarted, nudge=load.one_more) as held:
         http = api_pids(server)
         server.proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
         # serve stops its HTTP process, then its job workers (SIGTERM: finish, then exit)

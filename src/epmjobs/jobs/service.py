@@ -26,6 +26,7 @@ from epmjobs.jobs.types import implementation, lookup
 from epmjobs.planning.application import Application
 from epmjobs.security import policy
 from epmjobs.security.roles import Principal
+from epmjobs.storage.appstore import AppRef
 from epmjobs.storage.jobstore import JobFilter
 from epmjobs.system import System
 
@@ -89,12 +90,14 @@ class JobService:
 
     def _open(self, principal: Principal, name: str) -> int:
         """The application's id, after the cheap existence and login-level check."""
-        found = self.apps.admin_mode(name)
-        if found is None:
+        return self._ref(principal, name).application_id
+
+    def _ref(self, principal: Principal, name: str) -> AppRef:
+        ref = self.apps.ref(name)
+        if ref is None:
             raise NotFound(f"The application {shown(name)} does not exist.")
-        app_id, admin_mode = found
-        policy.require_application_open(principal, name, admin_mode)
-        return app_id
+        policy.require_application_open(principal, ref.name, ref.admin_mode)
+        return ref
 
     # -- the job library -------------------------------------------------------------
 
@@ -137,7 +140,7 @@ class JobService:
         policy.require_may_submit(principal)
 
     def submit(self, principal: Principal, app_name: str, submission: Submission) -> Job:
-        app = self.application(principal, app_name)
+        app = self._ref(principal, app_name)
         if not submission.job_type:
             raise JobRejected("jobType is required.", submission.job_name)
         spec = lookup(submission.job_type)

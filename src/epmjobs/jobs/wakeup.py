@@ -35,7 +35,7 @@ class WakeupBell:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = socket_dir(run_dir)
         self._sock: socket.socket | None = None
-        self._targets: list[Path] = []
+        self._targets: frozenset[Path] = frozenset()
         self._listed_at = -1.0
 
     def ring(self) -> None:
@@ -44,18 +44,18 @@ class WakeupBell:
         now = time.monotonic()
         if now - self._listed_at > _LIST_EVERY:
             self._listed_at = now
-            self._targets = (sorted(self.run_dir.glob("worker-*.sock"))
-                             if self.run_dir.is_dir() else [])
+            self._targets = (frozenset(self.run_dir.glob("worker-*.sock"))
+                             if self.run_dir.is_dir() else frozenset())
         if not self._targets:
             return
         if self._sock is None:
             self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             self._sock.setblocking(False)
-        for path in list(self._targets):
+        for path in self._targets:  # an immutable set: rings run on several threads at once
             try:
                 self._sock.sendto(b"!", str(path))
             except (ConnectionRefusedError, FileNotFoundError):  # its worker is gone
-                self._targets.remove(path)
+                self._targets = self._targets - {path}
                 with contextlib.suppress(OSError):
                     path.unlink()
             except OSError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,12 @@ from epmjobs.storage.schema import applications, cubes, job_definitions
 
 _RAW_APP = ("SELECT application_id, name, app_type, admin_mode FROM applications"
             " WHERE name_key = ?")
+
+
+class AppRef(NamedTuple):
+    application_id: int
+    name: str
+    admin_mode: bool
 
 
 def _lookable(name: str) -> bool:
@@ -62,6 +68,11 @@ class AppStore:
 
     def admin_mode(self, name: str) -> tuple[int, bool] | None:
         """(id, admin mode) of an application: the cheap check every request makes."""
+        ref = self.ref(name)
+        return None if ref is None else (ref.application_id, ref.admin_mode)
+
+    def ref(self, name: str) -> AppRef | None:
+        """An application's id, own spelling and login level, in one primary read."""
         if not _lookable(name):
             return None
         if self.db.is_sqlite:
@@ -72,7 +83,7 @@ class AppStore:
                     applications.c.application_id, applications.c.name,
                     applications.c.app_type, applications.c.admin_mode,
                 ).where(applications.c.name_key == name_key(name))).first()
-        return None if row is None else (int(row[0]), bool(row[3]))
+        return None if row is None else AppRef(int(row[0]), str(row[1]), bool(row[3]))
 
     def all(self) -> list[Application]:
         with self.db.reading() as conn:
