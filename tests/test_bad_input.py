@@ -594,23 +594,12 @@ def test_error_messages_quote_bad_values_but_never_echo_them_whole(
 
 # -- NUL characters, on every database ---------------------------------------------------------
 
-@pytest.fixture(params=[
-    "sqlite",
-    "postgresql",
-])
-def any_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[System,
-                                                                               TestClient]]:
-    if request.param == "sqlite":
-        settings_ = make_settings(tmp_path / "data")
-    else:
-        settings_ = make_settings(tmp_path / "data",
-                                  database_url=request.getfixturevalue("postgres_url"))
-    system = System(settings_)
-    bootstrap(system)
-    add_role_users(system)
-    with TestClient(create_app(system), base_url=BASE, raise_server_exceptions=False) as c:
-        yield system, c
-    system.close()
+@pytest.fixture
+def any_api(any_system: System) -> Iterator[tuple[System, TestClient]]:
+    """conftest's installation on each database, with a client that shows 500s as answers."""
+    with TestClient(create_app(any_system), base_url=BASE,
+                    raise_server_exceptions=False) as c:
+        yield any_system, c
 
 
 NUL_LOOKUPS: dict[str, tuple[str, str, dict[str, Any], int]] = {
