@@ -19,5 +19,4 @@ class JobStatus(IntEnum):
         return self not in (JobStatus.RUNNING, JobStatus.CANCEL_PENDING)
 
 
-TERMINAL_STATUSES = frozenset(s for s in JobStatus if s.is_terminal)
 ACTIVE_STATUSES = frozenset(s for s in JobStatus if not s.is_terminal)
