@@ -10,7 +10,10 @@ decided in exactly one place, ``epmjobs.api.errors``.
     ├── InvalidRequest              the request itself is malformed (bad JSON, bad query)
     │   ├── PayloadTooLarge         ...a body over the configured size
     │   ├── OutlineError            ...an outline operation or definition is invalid
-    │   └── MetadataFileError       ...a metadata file cannot be loaded at all
+    │   ├── MetadataFileError       ...a metadata file cannot be loaded at all
+    │   ├── MemberSelectionError    ...a member selection names unknown members/functions
+    │   ├── DataFileError           ...a data file cannot be loaded at all
+    │   └── CalcScriptError         ...a calc script does not parse or cannot run (position)
     ├── JobRejected                 a job submission was refused before it got an id
     │   └── InvalidJobParameter     ...because a parameter value is invalid (Oracle status 4)
     ├── AuthenticationFailed        no or wrong credentials
@@ -97,3 +100,26 @@ class OutlineError(InvalidRequest):
 class MetadataFileError(InvalidRequest):
     """A metadata load file cannot be loaded at all (encoding, empty file, header): the whole
     file fails, as opposed to a single rejected record."""
+
+
+class MemberSelectionError(InvalidRequest):
+    """A member selection (``Descendants(Total Entity), &CurYr``) names a member the cube
+    does not have, a function we do not know, or is malformed."""
+
+
+class DataFileError(InvalidRequest):
+    """A data file cannot be loaded at all (encoding, missing header columns, wrong
+    delimiter, a cube that does not exist): the whole file fails, no cell changes."""
+
+
+class CalcScriptError(InvalidRequest):
+    """A calc script (or member formula) does not parse, names something unknown, or fails
+    while it runs. ``line``/``column`` (1-based) locate the problem when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        where = f"line {line}, column {column}: " if line is not None and column is not None \
+            else (f"line {line}: " if line is not None else "")
+        super().__init__(where + message)
+        self.reason = message
+        self.line = line
+        self.column = column
