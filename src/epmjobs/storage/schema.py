@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -206,4 +207,34 @@ outline_members = Table(
     Column("storage", String(30), nullable=False),
     Column("base_id", BigInteger, nullable=True),  # the base member of a shared instance
     Column("properties", Text, nullable=False),  # JSON: planning.outline.codec, no dataStorage
+)
+
+# Cube data (storage/cellstore.py): per cube, a header with the layout the cells are keyed
+# by (dimension names and, per dimension, the member id of each node) and its revision,
+# and the cells as chunks of sorted packed keys (int64) and values (float64), each chunk a
+# pair of little-endian arrays. ``cube`` is the cube's name key (lower case).
+cube_data = Table(
+    "cube_data",
+    metadata,
+    Column("application_id", Id, ForeignKey("applications.application_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("cube", String(80), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("dimensions", Text, nullable=False),  # JSON: [[name, size], ...]
+    Column("member_ids", LargeBinary, nullable=False),
+    Column("fingerprint", String(32), nullable=False),
+    Column("cell_count", BigInteger, nullable=False),
+    Column("saved_at", Float, nullable=False),
+)
+
+cube_chunks = Table(
+    "cube_chunks",
+    metadata,
+    Column("application_id", Id, ForeignKey("applications.application_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("cube", String(80), primary_key=True),
+    Column("first_key", BigInteger, primary_key=True),
+    Column("cell_count", Integer, nullable=False),
+    Column("cell_keys", LargeBinary, nullable=False),
+    Column("cell_values", LargeBinary, nullable=False),
 )
