@@ -101,7 +101,7 @@ def reference_consolidate(grid: Grid, data: dict[tuple[int, ...], float], dim_na
             results = {}
             for rest in others:
                 def value(s: int, rest: tuple[int, ...] = rest) -> float | None:
-                    k = rest[:pos] + (s,) + rest[pos:]
+                    k = (*rest[:pos], s, *rest[pos:])
                     if k not in data or _never(grid, k, never, dim_name):
                         return None
                     return data[k]
@@ -112,7 +112,7 @@ def reference_consolidate(grid: Grid, data: dict[tuple[int, ...], float], dim_na
                     del data[k]
             for rest, v in results.items():
                 if v is not None and not math.isnan(v):
-                    data[rest[:pos] + (p,) + rest[pos:]] = v
+                    data[(*rest[:pos], p, *rest[pos:])] = v
     for k in [k for k in data if k[pos] in computed and not keep[k[pos]]]:
         del data[k]
     return data
