@@ -221,7 +221,8 @@ class Consolidator:
         with np.errstate(invalid="ignore", divide="ignore"):
             average = (filled * weights).sum(axis=1) / total_weight
         averaging = (tb == _AVERAGE) | np.isin(tb, _WEIGHTED)
-        result = np.where(averaging, average, result)
+        valued = (considered & ~np.isnan(matrix)).any(axis=1)
+        result = np.where(averaging, np.where(valued, average, np.nan), result)
         result = np.where(anything, result, np.nan)
         return Cells(groups, result) if not np.isnan(result).any() else Cells.build(
             groups, result)
