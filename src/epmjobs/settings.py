@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_PORT = 8080
+RUNNERS = ("embedded", "procrastinate")
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -52,15 +53,41 @@ class Settings:
     max_body_bytes: int = 1_048_576
     wait_max_seconds: float = 60.0
     auth_cache_seconds: float = 5.0
-    # File repository.
+    # Scale-out: which job runner ("embedded" over the jobs table, or "procrastinate";
+    # None picks procrastinate on PostgreSQL, embedded on SQLite), the queues a worker
+    # process serves with their concurrency, how long SIGTERM lets a job finish.
+    runner: str | None = None
+    worker_queues: str = "short=2,data=1"
+    shutdown_grace_seconds: float = 30.0
+    # File repository: None is a folder in the data dir; "s3://bucket/prefix" a bucket.
+    files_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
     max_file_bytes: int = 5 << 30
     max_repository_bytes: int = 50 << 30
+    # Operations: "text" or "json" log lines.
+    log_format: str = "text"
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'epmjobs.sqlite3').resolve()}"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.resolved_database_url.startswith(("postgresql", "postgres:"))
+
+    @property
+    def resolved_runner(self) -> str:
+        """``procrastinate`` or ``embedded``: the runner this installation dispatches to."""
+        if self.runner:
+            runner = self.runner.strip().lower()
+            if runner not in RUNNERS:
+                raise ValueError(f"EPMJOBS_RUNNER must be one of {', '.join(RUNNERS)}, "
+                                 f"not {self.runner!r}")
+            return runner
+        return "procrastinate" if self.uses_postgres else "embedded"
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given non-None values replaced."""
@@ -94,6 +121,14 @@ class Settings:
             max_body_bytes=_env_int("EPMJOBS_MAX_BODY_BYTES", base.max_body_bytes),
             wait_max_seconds=_env_float("EPMJOBS_WAIT_MAX_SECONDS", base.wait_max_seconds),
             auth_cache_seconds=_env_float("EPMJOBS_AUTH_CACHE_SECONDS", base.auth_cache_seconds),
+            runner=os.environ.get("EPMJOBS_RUNNER") or None,
+            worker_queues=os.environ.get("EPMJOBS_WORKER_QUEUES") or base.worker_queues,
+            shutdown_grace_seconds=_env_float("EPMJOBS_SHUTDOWN_GRACE_SECONDS",
+                                              base.shutdown_grace_seconds),
+            files_url=os.environ.get("EPMJOBS_FILES_URL") or None,
+            s3_endpoint_url=os.environ.get("EPMJOBS_S3_ENDPOINT_URL") or None,
+            s3_region=os.environ.get("EPMJOBS_S3_REGION") or None,
+            log_format=os.environ.get("EPMJOBS_LOG_FORMAT") or base.log_format,
             max_file_bytes=_env_int("EPMJOBS_MAX_FILE_BYTES", base.max_file_bytes),
             max_repository_bytes=_env_int("EPMJOBS_MAX_REPOSITORY_BYTES",
                                           base.max_repository_bytes),
@@ -121,7 +156,13 @@ class Settings:
             "EPMJOBS_AUTH_CACHE_SECONDS": str(self.auth_cache_seconds),
             "EPMJOBS_MAX_FILE_BYTES": str(self.max_file_bytes),
             "EPMJOBS_MAX_REPOSITORY_BYTES": str(self.max_repository_bytes),
+            "EPMJOBS_WORKER_QUEUES": self.worker_queues,
+            "EPMJOBS_SHUTDOWN_GRACE_SECONDS": str(self.shutdown_grace_seconds),
+            "EPMJOBS_LOG_FORMAT": self.log_format,
         }
-        if self.database_url:
-            env["EPMJOBS_DATABASE_URL"] = self.database_url
+        optional = {"EPMJOBS_DATABASE_URL": self.database_url, "EPMJOBS_RUNNER": self.runner,
+                    "EPMJOBS_FILES_URL": self.files_url,
+                    "EPMJOBS_S3_ENDPOINT_URL": self.s3_endpoint_url,
+                    "EPMJOBS_S3_REGION": self.s3_region}
+        env.update({name: value for name, value in optional.items() if value})
         return env

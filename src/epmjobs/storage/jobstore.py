@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, exists, func, insert, or_, select, tuple_, update
 
 from epmjobs.jobs.model import ChildJob, Job, JobMessage, MessageType, Page
 from epmjobs.jobs.status import ACTIVE_STATUSES, JobStatus
@@ -60,6 +60,15 @@ class JobFilter:
     statuses: tuple[int, ...] = ()
     submitted_by: str | None = None
     since: float | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The job taken, or None: ``ended`` says whether it has ended (else someone holds it,
+    or another job with its lock key is held)."""
+
+    job: Job | None
+    ended: bool
 
 
 @dataclass(frozen=True)
@@ -155,10 +164,51 @@ class JobStore:
             ).one()
         return _job(row)
 
-    def heartbeat(self, job_id: int, worker_id: str, now: float) -> None:
+    def claim(self, job_id: int, worker_id: str, now: float) -> Claim:
+        """Take one given queued job (the distributed runner's claim: procrastinate chose
+        the job). Refused while another job with its lock key is held."""
+        other = _OTHER.c
+        held_by_key = exists().where(other.lock_key == jobs.c.lock_key,
+                                     other.status.in_(_ACTIVE), other.worker_id.is_not(None),
+                                     other.job_id != jobs.c.job_id)
         with self.db.transaction() as conn:
-            conn.execute(update(jobs).where(jobs.c.job_id == job_id,
-                                            jobs.c.worker_id == worker_id)
+            claimed = conn.execute(
+                update(jobs)
+                .where(jobs.c.job_id == job_id, jobs.c.worker_id.is_(None),
+                       jobs.c.status == int(JobStatus.RUNNING),
+                       or_(jobs.c.lock_key.is_(None), ~held_by_key))
+                .values(worker_id=worker_id, heartbeat_at=now, attempts=jobs.c.attempts + 1,
+                        started_at=func.coalesce(jobs.c.started_at, now))
+                .returning(jobs.c.job_id)
+            ).scalar_one_or_none()
+            if claimed is None:
+                row = conn.execute(select(jobs.c.status).where(jobs.c.job_id == job_id)).first()
+                ended = row is None or JobStatus(row[0]).is_terminal
+                return Claim(None, ended=ended)
+            found = conn.execute(
+                select(*_JOB_COLUMNS).select_from(_JOB_FROM).where(jobs.c.job_id == job_id)
+            ).one()
+        return Claim(_job(found), ended=False)
+
+    def release(self, job_id: int, worker_id: str) -> bool:
+        """Hand a held job back to the queue uncounted (its worker is shutting down and
+        stopped it before its end): the attempt it used is given back."""
+        with self.db.transaction() as conn:
+            result = conn.execute(
+                update(jobs).where(jobs.c.job_id == job_id, jobs.c.worker_id == worker_id,
+                                   jobs.c.status == int(JobStatus.RUNNING))
+                .values(worker_id=None, heartbeat_at=None, attempts=jobs.c.attempts - 1))
+        return bool(result.rowcount)
+
+    def heartbeat(self, job_id: int, worker_id: str, now: float) -> None:
+        self.heartbeat_many([(job_id, worker_id)], now)
+
+    def heartbeat_many(self, held: Sequence[tuple[int, str]], now: float) -> None:
+        """Mark jobs as alive, each guarded by the holder that claimed it."""
+        if not held:
+            return
+        with self.db.transaction() as conn:
+            conn.execute(update(jobs).where(tuple_(jobs.c.job_id, jobs.c.worker_id).in_(held))
                          .values(heartbeat_at=now))
 
     def finish(self, conn: Connection, job_id: int, worker_id: str | None,

@@ -1,4 +1,9 @@
-"""Schema migrations (Alembic), run programmatically: ``epmjobs migrate`` and on start."""
+"""Schema migrations, run programmatically: ``epmjobs migrate`` and on start.
+
+Our tables migrate with Alembic. On PostgreSQL the job queue's tables (procrastinate's)
+are installed and upgraded alongside, by procrastinate's own schema files
+(``storage/queuestore.py``), so one ``epmjobs migrate`` readies a scaled-out database.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from epmjobs.errors import SchemaMismatch
+from epmjobs.storage import queuestore
 from epmjobs.storage.database import Database
 
 _SCRIPTS = Path(__file__).parent / "migrations"
@@ -38,6 +44,8 @@ def upgrade(db: Database) -> None:
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    if not db.is_sqlite:
+        queuestore.upgrade(db)
 
 
 def ensure_current(db: Database) -> None:
@@ -49,3 +57,5 @@ def ensure_current(db: Database) -> None:
             f"The database schema is at revision {current or 'none'}, this epmjobs "
             f"needs {head}. Run 'epmjobs migrate'."
         )
+    if not db.is_sqlite:
+        queuestore.ensure_current(db)
