@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,38 +15,68 @@ from starlette.routing import Route
 
 from epmjobs.api.errors import HANDLERS
 from epmjobs.api.fastpath import PollFastPath
-from epmjobs.api.routes import extensions, interop, planning
+from epmjobs.api.routes import control, extensions, interop, planning
 from epmjobs.processes import die_with_parent
 from epmjobs.settings import Settings
 from epmjobs.system import System
 
 OPENAPI_FILE = Path(__file__).parent / "openapi.json"
+CONTROL_API_VARIABLE = "EPMJOBS_CONTROL_API"
+log = logging.getLogger("epmjobs.api")
 
 
 async def openapi(request: Request) -> Response:
     return Response(OPENAPI_FILE.read_bytes(), media_type="application/json")
 
 
-def create_app(system: System) -> Starlette:
+def create_app(system: System, control_api: bool = False) -> Starlette:
+    """The app serving ``system``. ``control_api`` adds the test double's control API
+    (``/epmjobs/v1/control``, docs/testing.md) with its faults and recorder; without it,
+    those paths answer 404 and nothing of it runs."""
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         system.close()
 
-    app = Starlette(
-        routes=[*planning.routes, *extensions.routes, *interop.routes,
-                Route("/openapi.json", openapi, methods=["GET"])],
-        exception_handlers=HANDLERS,
-        lifespan=lifespan,
-    )
-    app.add_middleware(PollFastPath)
+    routes = [*planning.routes, *extensions.routes, *interop.routes,
+              Route("/openapi.json", openapi, methods=["GET"])]
+    routes += control.routes if control_api else control.disabled_routes
+    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
+    if control_api:
+        _with_control(app, system)
+    else:
+        system.job_service.control = None
+        app.add_middleware(PollFastPath)
     app.router.redirect_slashes = False  # a 404 JSON answer, never an empty redirect
     app.state.system = system
     return app
+
+
+def _with_control(app: Starlette, system: System) -> None:
+    from epmjobs.testing.control import Control
+    from epmjobs.testing.middleware import ControlMiddleware
+
+    state = Control(system)
+    state.attach()
+    app.state.control = state
+    app.add_middleware(PollFastPath, handler=control.poll_job)
+    # Outermost: faults and recordings cover the status poll's fast path too.
+    app.add_middleware(ControlMiddleware, faults=state.faults, recorder=state.recorder,
+                       control_root=control.ROOT)
+    if system.settings.api_processes > 1:
+        log.error("The control API keeps its rules in each API process: with %s API "
+                  "processes they do not agree. Run it with --api-processes 1.",
+                  system.settings.api_processes)
+
+
+def control_api_from_env() -> bool:
+    """``EPMJOBS_CONTROL_API``: what ``serve --control-api`` passes to its API processes."""
+    return os.environ.get(CONTROL_API_VARIABLE, "").strip().lower() in {"1", "true", "yes",
+                                                                       "on"}
 
 
 def create_app_from_env() -> Starlette:
     """Factory for the ASGI server's worker processes (settings come from the env)."""
     if os.environ.get("EPMJOBS_DIE_WITH_PARENT") == "1":
         die_with_parent()
-    return create_app(System(Settings.from_env()))
+    return create_app(System(Settings.from_env()), control_api=control_api_from_env())

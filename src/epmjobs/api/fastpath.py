@@ -2,12 +2,15 @@
 
 Polling ``GET …/applications/{app}/jobs/{id}`` is most of the traffic a jobs API sees,
 so this middleware recognises it by one regular expression and calls its handler
-directly. Errors render through the same one mapping as everywhere else.
+directly. Errors render through the same one mapping as everywhere else. The handler is
+Oracle's poll (``planning.get_job``), or, while the test double's control API is on, the
+poll its progression rules govern.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,11 +21,13 @@ from epmjobs.api.routes import planning
 from epmjobs.errors import EpmJobsError
 
 _POLL = re.compile(r"/HyperionPlanning/rest/([^/]+)/applications/([^/]+)/jobs/([^/]+)")
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 class PollFastPath:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, handler: Handler = planning.get_job) -> None:
         self.app = app
+        self.handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -33,7 +38,7 @@ class PollFastPath:
                 request = Request(scope, receive)
                 response: Response
                 try:
-                    response = await planning.get_job(request)
+                    response = await self.handler(request)
                 except EpmJobsError as exc:
                     response = await on_epmjobs_error(request, exc)
                 await response(scope, receive, send)

@@ -2,11 +2,16 @@
 
 Submit validates everything before a job gets an id (type, definition, parameters) and
 then inserts the job in one transaction; from that moment the job is -1 and queued.
+
+When the test double's control API is on, ``control`` holds its job rules: a scripted
+outcome is applied in the submission's transaction, and the status reads show what the
+progression rules let them (``jobs/progression.py``). Off, it is None and costs one test.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +23,11 @@ from epmjobs.errors import (
     JobRejected,
     NotFound,
 )
+from epmjobs.jobs.control import JobControl
 from epmjobs.jobs.definitions import JobDefinition, parse_definition
 from epmjobs.jobs.model import ChildJob, Job, JobMessage, MessageType, Page
 from epmjobs.jobs.parameters import shown
+from epmjobs.jobs.progression import Verdict, held_view
 from epmjobs.jobs.status import JobStatus
 from epmjobs.jobs.types import implementation, lookup
 from epmjobs.planning.application import Application
@@ -33,6 +40,7 @@ from epmjobs.system import System
 NOT_FOUND_TEXT = "A job with specified name and type was not found"
 _WAIT_STEP = 0.02
 _WAIT_FIRST_STEP = 0.002
+RELEASE_WAIT_SECONDS = 30.0  # the longest a released poll waits for its job's real end
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ class JobService:
         self.system = system
         self.jobs = system.stores.jobs
         self.apps = system.stores.apps
+        self.control: JobControl | None = None  # set by create_app(control_api=True)
 
     # -- applications --------------------------------------------------------------
 
@@ -169,13 +178,21 @@ class JobService:
             params = impl.validate({**base_params, **submission.parameters})
         except InvalidJobParameter as exc:
             raise InvalidJobParameter(exc.message, job_name) from exc
-        now = time.time()
+        control, now = self.control, time.time()
+        outcome = None if control is None else control.take_outcome(app.name, spec.name,
+                                                                     job_name)
         with self.system.db.transaction() as conn:
             job_id = self.jobs.insert(conn, application_id=app.application_id,
                                       job_type=spec.name, job_name=job_name, parameters=params,
                                       submitted_by=principal.username, now=now,
                                       lock_key=spec.lock_key(app.application_id))
-        self.system.bell.ring()
+            if outcome is not None and outcome.ends_at_submission:
+                assert control is not None
+                control.end_at_submission(conn, job_id, outcome, now)
+        if control is not None:
+            control.progression.bind(job_id, app.name, spec.name, job_name)
+        if outcome is None or not outcome.ends_at_submission:
+            self.system.bell.ring()
         return Job(job_id, app.name, spec.name, job_name, params, JobStatus.RUNNING, None,
                    principal.username, now, None, None, 0)
 
@@ -183,6 +200,38 @@ class JobService:
 
     def get(self, principal: Principal, app_name: str | None, job_id: int) -> Job:
         """A job by id; with ``app_name`` it must belong to that application."""
+        job = self._find(principal, app_name, job_id)
+        control = self.control
+        return job if control is None else control.progression.visible(job)
+
+    async def poll(self, principal: Principal, app_name: str, job_id: int) -> Job:
+        """Oracle's status poll under the control API: ``get``, counted by the progression
+        rules; a poll that releases a job waits (bounded) for its real end."""
+        job = self._find(principal, app_name, job_id)
+        control = self.control
+        if control is None:
+            return job
+        verdict = control.progression.on_poll(job_id)
+        if verdict is Verdict.HOLD:
+            return held_view(job)
+        if verdict is Verdict.RELEASE:
+            if not job.is_terminal:
+                bound = min(RELEASE_WAIT_SECONDS, self.system.settings.wait_max_seconds)
+                job = await self._until_ended(job, bound)
+            if job.is_terminal:
+                control.progression.ended(job_id)
+        return job
+
+    async def _until_ended(self, job: Job, timeout: float) -> Job:
+        deadline = time.monotonic() + timeout
+        step = _WAIT_FIRST_STEP
+        while not job.is_terminal and time.monotonic() < deadline:
+            await asyncio.sleep(min(step, max(0.0, deadline - time.monotonic())))
+            step = min(step * 1.5, _WAIT_STEP)
+            job = self.jobs.get(job.job_id) or job
+        return job
+
+    def _find(self, principal: Principal, app_name: str | None, job_id: int) -> Job:
         job = self.jobs.get(job_id)
         if job is None or (app_name is not None and job.application.casefold()
                            != app_name.strip().casefold()):
@@ -222,7 +271,12 @@ class JobService:
         flt = JobFilter(application_id=app_id, job_types=tuple(canonical),
                         statuses=tuple(statuses), since=since,
                         submitted_by=None if principal.is_admin else principal.username)
-        return self.jobs.search(flt, offset, limit)
+        page = self.jobs.search(flt, offset, limit)
+        control = self.control
+        if control is None:
+            return page
+        return dataclasses.replace(page, items=[control.progression.visible(j)
+                                                for j in page.items])
 
     def cancel(self, principal: Principal, job_id: int) -> Job:
         self.get(principal, None, job_id)
