@@ -11,6 +11,7 @@ from epmjobs.jobs.wakeup import WakeupBell
 from epmjobs.security.authentication import Authenticator
 from epmjobs.settings import Settings
 from epmjobs.storage.appstore import AppStore
+from epmjobs.storage.cellstore import CellStore
 from epmjobs.storage.database import Database
 from epmjobs.storage.files import FileRepository, LocalFileRepository
 from epmjobs.storage.jobstore import JobStore
@@ -28,6 +29,7 @@ class Stores:
     users: UserStore
     files: FileRepository
     outlines: OutlineStore
+    cells: CellStore
 
 
 class System:
@@ -37,7 +39,7 @@ class System:
         files = LocalFileRepository(settings.data_dir / "files", settings.max_file_bytes,
                                     settings.max_repository_bytes)
         self.stores = Stores(JobStore(self.db), AppStore(self.db), UserStore(self.db), files,
-                             OutlineStore(self.db))
+                             OutlineStore(self.db), CellStore(self.db))
 
     @property
     def run_dir(self) -> Path:

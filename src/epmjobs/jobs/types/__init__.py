@@ -11,6 +11,7 @@ from epmjobs.jobs.types.admin_mode import AdministrationMode
 from epmjobs.jobs.types.catalog import CATALOG, JobImplementation, JobTypeSpec, lookup
 from epmjobs.jobs.types.cube_refresh import CubeRefresh
 from epmjobs.jobs.types.export_metadata import ExportMetadata
+from epmjobs.jobs.types.import_data import ImportData
 from epmjobs.jobs.types.import_metadata import ImportMetadata
 from epmjobs.jobs.types.job_console import ExportJobConsole
 from epmjobs.jobs.types.sort_members import SortMembers
@@ -20,6 +21,7 @@ IMPLEMENTATIONS: dict[str, JobImplementation] = {
     "CUBE_REFRESH": CubeRefresh(),
     "EXPORT_JOB_CONSOLE": ExportJobConsole(),
     "EXPORT_METADATA": ExportMetadata(),
+    "IMPORT_DATA": ImportData(),
     "IMPORT_METADATA": ImportMetadata(),
     "SORT_MEMBERS": SortMembers(),
 }
