@@ -59,6 +59,9 @@ from epmjobs.planning.calc.ast import (
     VarRef,
     walk,
 )
+from epmjobs.planning.calc.references import SELECTION_FUNCTIONS
+from epmjobs.planning.selection import lookup
+from epmjobs.planning.selection.functions import FUNCTIONS
 
 
 def m(name: str) -> MemberRef:
@@ -464,6 +467,9 @@ def test_keywords_quoted_are_members() -> None:
      "number 1"),
     ("LOOP (2) AGG (e);", "line 1, column 18: expected ENDLOOP to close the LOOP at line 1, "
      "column 1, found end of script"),
+    ("AGG (a);\n  CCONV USD;", "line 2, column 3: CCONV is not supported"),
+    ('%Script(name:="Common")', "line 1, column 1: Calculation Manager references (%Script, "
+     "%Template, %Rule) are not supported: use the script they stand for"),
     ("SET DATAEXPORTOPTIONS { DataExportLevel ALL }", "line 1, column 44: expected ';' at the "
      "end of the option DataExportLevel, found '}'"),
 ])
@@ -502,6 +508,12 @@ def test_known_functions_cover_the_issue_list() -> None:
              "@CURRMBR", "@RELATIVE", "@CHILDREN", "@DESCENDANTS", "@IDESCENDANTS", "@LEVMBRS",
              "@UDA", "@REMOVE", "@LIST"}
     assert issue <= KNOWN_FUNCTIONS
+
+
+def test_selection_functions_are_those_the_member_selection_catalogue_evaluates() -> None:
+    catalogue = {name.upper() for name in FUNCTIONS if name.startswith("@")}
+    assert catalogue == SELECTION_FUNCTIONS
+    assert all(lookup(name) is not None for name in SELECTION_FUNCTIONS)
 
 
 def test_check_functions_names_the_first_unknown_function() -> None:

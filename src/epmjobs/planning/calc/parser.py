@@ -61,6 +61,9 @@ _OPENERS = {"ENDFIX": "FIX", "ENDFIXPARALLEL": "FIXPARALLEL", "ENDEXCLUDE": "EXC
             "ENDLOOP": "LOOP", "ENDIF": "IF", "ELSE": "IF", "ELSEIF": "IF"}
 _IF_CLOSERS = frozenset({"ELSEIF", "ELSE", "ENDIF"})
 _SCOPES = ("FIX", "FIXPARALLEL", "EXCLUDE")
+#: Essbase commands we recognise but do not support (rather than read them as members).
+_UNSUPPORTED = frozenset({"CCONV", "DATAEXPORTCOND", "DATAIMPORTBIN", "DATAMERGE", "THREADVAR",
+                          "POSTFIXPARALLEL", "USE_MDX_INSERT"})
 _TARGETS = (MemberRef, CrossRef, VarRef, SubVar, Prompt)
 _ANCHORS = (MemberRef, CrossRef, SubVar, Prompt)
 
@@ -131,6 +134,11 @@ class _Parser:
         if cursor.accept(";"):
             return []
         word = cursor.word(token)
+        if word in _UNSUPPORTED:
+            raise cursor.error_at(f"{word} is not supported", token)
+        if cursor.at("%"):
+            raise cursor.error_at("Calculation Manager references (%Script, %Template, %Rule) "
+                                  "are not supported: use the script they stand for", token)
         if word in _SCOPES:
             self._refuse_outside_script(context, token)
             return [self._scope(token, word or "")]

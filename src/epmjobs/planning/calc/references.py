@@ -14,10 +14,13 @@ VALUE_FUNCTIONS = frozenset({
     "@ABS", "@ANCESTVAL", "@AVG", "@AVGRANGE", "@CURRMBR", "@ISCHILD", "@ISDESC", "@ISLEV",
     "@ISMBR", "@ISUDA", "@MAX", "@MIN", "@NEXT", "@PARENTVAL", "@PRIOR", "@ROUND", "@SUM",
 })
-#: Functions that select members (FIX lists, @ISMBR, @SUM ranges ...).
+#: Functions that select members (FIX lists, @ISMBR, @SUM ranges ...): the ``@`` functions
+#: of the member-selection catalogue (``epmjobs.planning.selection``), which evaluates them.
 SELECTION_FUNCTIONS = frozenset({
-    "@ANCESTORS", "@CHILDREN", "@DESCENDANTS", "@GENMBRS", "@IANCESTORS", "@ICHILDREN",
-    "@IDESCENDANTS", "@LEVMBRS", "@LIST", "@RELATIVE", "@REMOVE", "@SIBLINGS", "@UDA",
+    "@ALLANCESTORS", "@ANCESTORS", "@ATTRIBUTE", "@CHILDREN", "@DESCENDANTS", "@GENMBRS",
+    "@IALLANCESTORS", "@IANCESTORS", "@ICHILDREN", "@IDESCENDANTS", "@ILSIBLINGS",
+    "@IRSIBLINGS", "@ISIBLINGS", "@LEVMBRS", "@LIST", "@LSIBLINGS", "@MATCH", "@MEMBER",
+    "@PARENT", "@RELATIVE", "@REMOVE", "@RSIBLINGS", "@SIBLINGS", "@UDA", "@WITHATTR",
 })
 #: Every function a script may call; ``check_functions`` refuses the others.
 KNOWN_FUNCTIONS = VALUE_FUNCTIONS | SELECTION_FUNCTIONS
