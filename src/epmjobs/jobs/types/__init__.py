@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from epmjobs.jobs.types.admin_mode import AdministrationMode
 from epmjobs.jobs.types.catalog import CATALOG, JobImplementation, JobTypeSpec, lookup
+from epmjobs.jobs.types.clear_cube import ClearCube
 from epmjobs.jobs.types.cube_refresh import CubeRefresh
+from epmjobs.jobs.types.export_data import ExportData
 from epmjobs.jobs.types.export_metadata import ExportMetadata
 from epmjobs.jobs.types.import_data import ImportData
 from epmjobs.jobs.types.import_metadata import ImportMetadata
@@ -18,8 +20,10 @@ from epmjobs.jobs.types.sort_members import SortMembers
 
 IMPLEMENTATIONS: dict[str, JobImplementation] = {
     "ADMINISTRATION_MODE": AdministrationMode(),
+    "CLEAR_CUBE": ClearCube(),
     "CUBE_REFRESH": CubeRefresh(),
     "EXPORT_JOB_CONSOLE": ExportJobConsole(),
+    "EXPORT_DATA": ExportData(),
     "EXPORT_METADATA": ExportMetadata(),
     "IMPORT_DATA": ImportData(),
     "IMPORT_METADATA": ImportMetadata(),
