@@ -4,7 +4,10 @@ hierarchy against a plain walk of the parent array)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,6 +82,13 @@ REP = compile_cube(OUTLINE, "Rep")
 # Entity nodes in Plan1: 0 Entity, 1 Total Entity, 2 North, 3 100-10, 4 100-20, 5 100-30,
 # 6 South, 7 200-10, 8 200-20, 9 Focus, 10 100-20 (shared), 11 200-10 (shared)
 SHARED_100_20, SHARED_200_10 = 10, 11
+
+
+@cache
+def vision() -> tuple[Outline, CompiledCube]:
+    """The demo outline and its cube Plan1 (read only)."""
+    outline = vision_outline()
+    return outline, compile_cube(outline, "Plan1")
 
 
 def select(text: str, cube: CompiledCube = PLAN1, /, **variables: str) -> Selection:
@@ -594,8 +604,7 @@ def test_subtrees_are_contiguous_in_a_large_generated_outline() -> None:
 
 
 def test_planning_and_essbase_forms_agree_on_the_demo() -> None:
-    outline = vision_outline()
-    plan1 = compile_cube(outline, "Plan1")
+    outline, plan1 = vision()
     for member in ("Total Entity", "EMEA", "Net Income", "YearTotal", "Product"):
         for planning, essbase in (("Children", "@CHILDREN"), ("IDescendants", "@IDESCENDANTS"),
                                   ("ILvl0Descendants", "@RELATIVE"),
@@ -611,3 +620,43 @@ def test_rendering_quotes_and_brackets() -> None:
     assert render(MemberRef('a"b')) == '[a"b]'
     assert render(MemberRef("x]y", ("Dim",))) == "[Dim].[x]]y]"
     assert render(Call("@LIST", (Variable("V"), MemberRef("Jan")))) == '@LIST(&V, "Jan")'
+
+
+# -- the documentation -----------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "member-selection.md"
+EXAMPLE_ROW = re.compile(r"^\| `[^`]+` \| `([^`]+)` \| (.+) \|$")
+
+
+def _described(selection: Selection) -> str:
+    """A selection as the documentation's example tables write it."""
+    parts = []
+    for dim in selection:
+        found = selection.names(dim)
+        text = ", ".join(found) if len(found) <= 12 else (
+            f"{len(found)} members: {', '.join(found[:3])}, ...")
+        parts.append(text if len(selection) == 1 else f"{dim}: {text}")
+    return "; ".join(parts)
+
+
+def test_the_documented_examples_select_what_the_documentation_says() -> None:
+    outline, plan1 = vision()
+    rows = [m.groups() for line in DOCS.read_text().splitlines()
+            if (m := EXAMPLE_ROW.match(line))]
+    assert len(rows) > 40
+    for text, documented in rows:
+        assert _described(select_members(plan1, outline, text)) == documented, text
+
+
+@pytest.mark.parametrize(("text", "variables"), [
+    ("Nowhere", {}), ("Jan, Descendents(Q1)", {}), ("Children(Q1, Q2)", {}),
+    ("Children(Q1", {}), ("Children(Q1))", {}), ("Jan,", {}), ('"Jan', {}),
+    ("Children(Children(Q1))", {}), ("@RELATIVE(Q1, x)", {}), ("&CurYr", {}),
+    ("&A", {"A": "&A"}),
+])
+def test_the_documented_error_messages_are_the_ones_given(
+        text: str, variables: dict[str, str]) -> None:
+    outline, plan1 = vision()
+    with pytest.raises(MemberSelectionError) as raised:
+        select_members(plan1, outline, text, variables)
+    assert f"| `{raised.value}` |" in DOCS.read_text()

@@ -20,7 +20,7 @@ import numpy as np
 from epmjobs.planning.application import name_key
 from epmjobs.planning.outline.compiled import CompiledDimension
 from epmjobs.planning.outline.model import Dimension, Member
-from epmjobs.planning.selection.tree import EMPTY, Nodes
+from epmjobs.planning.selection.tree import EMPTY, Nodes, union
 
 #: @WITHATTR's operators, with the comparison each makes (``==`` may be written ``=``).
 COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
@@ -59,7 +59,7 @@ class Facts:
         return index
 
     def with_uda(self, uda: str) -> Nodes:
-        return np.array(self._udas.get(name_key(uda), []), dtype=np.int32)
+        return union(np.array(self._udas.get(name_key(uda), []), dtype=np.int32))
 
     @cached_property
     def _attributes(self) -> dict[str, dict[str, list[int]]]:
@@ -77,7 +77,7 @@ class Facts:
         hits = [nodes for value, nodes in values.items() if test(value)]
         if not hits:
             return EMPTY
-        return np.unique(np.concatenate([np.asarray(h, dtype=np.int32) for h in hits]))
+        return union(*(np.asarray(h, dtype=np.int32) for h in hits))
 
     def matching(self, nodes: Nodes, pattern: str) -> Nodes:
         """The ``nodes`` whose name or an alias matches ``pattern`` (``*`` any characters,

@@ -8,7 +8,7 @@ import numpy as np
 
 from epmjobs.planning.application import name_key
 from epmjobs.planning.outline.compiled import CompiledCube, CompiledDimension
-from epmjobs.planning.selection.tree import Nodes
+from epmjobs.planning.selection.tree import Nodes, union
 
 
 class Selection(Mapping[str, Nodes]):
@@ -54,7 +54,7 @@ class Selection(Mapping[str, Nodes]):
     def base_nodes(self, dimension: str) -> Nodes:
         """The base-member nodes of ``dimension``'s selection: each shared instance replaced
         by its base member, unique, in outline order. Cells are keyed on these."""
-        return np.unique(self.dimension(dimension).base[self[dimension]]).astype(np.int32)
+        return union(self.dimension(dimension).base[self[dimension]])
 
     def names(self, dimension: str) -> list[str]:
         """The selected member names of ``dimension`` (a shared instance repeats its name)."""

@@ -31,8 +31,17 @@ def _where(nodes: Nodes, mask: npt.NDArray[np.bool_]) -> Nodes:
 
 
 def union(*groups: Nodes) -> Nodes:
-    """The nodes in any of ``groups``, unique and in outline order (a new array)."""
-    return np.unique(np.concatenate(groups)).astype(np.int32, copy=False)
+    """The nodes in any of ``groups``, unique and in outline order (a new array).
+
+    Sort and drop repeats rather than ``np.unique``, which costs ~30x more on NumPy 2.4
+    (a hash table first) for the already sorted arrays functions return."""
+    merged = np.sort(np.concatenate(groups).astype(np.int32, copy=False))
+    if merged.size < 2:
+        return merged
+    keep = np.empty(merged.size, dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(merged[1:], merged[:-1], out=keep[1:])
+    return _where(merged, keep)
 
 
 class Tree:
