@@ -336,6 +336,11 @@ def test_set_commands_keep_their_raw_argument() -> None:
         SetOption("DataExportLevel", "ALL"), SetOption("DataExportDynamicCalc", "ON"),
         SetOption("DataExportColHeader", "Period"), SetOption("DataExportDecimal", "2"))
     assert options.argument.startswith("DataExportLevel") and options.argument.endswith("2;")
+    hints = parse_script('SET RUNTIMESUBVARS { Mkt = "New York" <RTSV_HINT>Market:</RTSV_HINT>;'
+                         " Empty; };")
+    hint = hints.statements[0]
+    assert isinstance(hint, Set) and hint.options == (
+        SetOption("Mkt", '"New York" <RTSV_HINT>Market:</RTSV_HINT>'), SetOption("Empty", ""))
 
 
 def test_variables_arrays_loops_and_exports() -> None:

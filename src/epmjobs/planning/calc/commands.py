@@ -109,13 +109,20 @@ class CommandParser:
                 if self.cursor.at("}") or self.cursor.peek().kind is Kind.END:
                     self.cursor.missing_semicolon(f"the option {name.text}")
                 self.cursor.advance()
-            value = "" if first is self.cursor.peek() else \
-                self.cursor.source(first, self.cursor.previous()).strip('"')
+            value = self._option_value(first, self.cursor.previous())
             self.cursor.advance()
             options.append(SetOption(name.text.strip('"'), value, line=name.line,
                                      column=name.column))
         closing = self.cursor.advance()
         return self.cursor.source(opening, closing)[1:-1].strip(), tuple(options)
+
+    def _option_value(self, first: Token, last: Token) -> str:
+        """The tokens of a value as written; a single quoted string without its quotes."""
+        if last.offset < first.offset:
+            return ""
+        if first is last and first.kind is Kind.QUOTED:
+            return first.text[1:-1]
+        return self.cursor.source(first, last)
 
     # --- calculation -------------------------------------------------------------------
 
