@@ -16,6 +16,7 @@ from epmjobs.jobs.types.export_metadata import ExportMetadata
 from epmjobs.jobs.types.import_data import ImportData
 from epmjobs.jobs.types.import_metadata import ImportMetadata
 from epmjobs.jobs.types.job_console import ExportJobConsole
+from epmjobs.jobs.types.plan_type_map import PlanTypeMap
 from epmjobs.jobs.types.sort_members import SortMembers
 
 IMPLEMENTATIONS: dict[str, JobImplementation] = {
@@ -27,6 +28,7 @@ IMPLEMENTATIONS: dict[str, JobImplementation] = {
     "EXPORT_METADATA": ExportMetadata(),
     "IMPORT_DATA": ImportData(),
     "IMPORT_METADATA": ImportMetadata(),
+    "PLAN_TYPE_MAP": PlanTypeMap(),
     "SORT_MEMBERS": SortMembers(),
 }
 
