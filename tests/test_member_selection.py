@@ -48,7 +48,8 @@ FILES = (
     "Size,Parent\nBig,\nLarge,Big\nHuge,Big\nSmall,\n",
     "Sqft,Parent\n100,\n250,\n1000,\n",
     "Account,Parent,UDA,Plan Type (Rep)\nProfit,,,\nSales,Profit,,\nCosts,Profit,Big,\n"
-    'Rent,Costs,"Big,Fixed",\nWages,Costs,,\nRatios,,,false\nMargin,Ratios,,\n',
+    'Rent,Costs,"Big,Fixed",\nWages,Costs,,\nOther,Costs,,false\nMisc,Other,,true\n'
+    "Ratios,,,false\nMargin,Ratios,,\n",
     "Period,Parent\nBegBalance,\nYearTotal,\nQ1,YearTotal\nJan,Q1\nFeb,Q1\nMar,Q1\n"
     "Q2,YearTotal\nApr,Q2\nMay,Q2\nJun,Q2\n",
     "Entity,Parent,Data Storage,Alias: Default,Size,Sqft\n"
@@ -60,8 +61,9 @@ FILES = (
 
 
 def small_outline() -> Outline:
-    """Account (Ratios not in Rep), Period, Entity with an alternate rollup Focus of shared
-    members, and the attribute dimensions Size and Sqft on Entity."""
+    """Account (Ratios and Other not in Rep, Other's child Misc in Rep), Period, Entity with
+    an alternate rollup Focus of shared members, and the attribute dimensions Size and Sqft
+    on Entity."""
     outline = Outline(CUBES)
     dense = {"Plan1": "Dense", "Rep": "Dense"}
     outline.add_dimension("Account", DimensionType.ACCOUNT, dense)  # type: ignore[arg-type]
@@ -346,7 +348,14 @@ def test_a_member_not_valid_for_the_cube_does_not_exist_for_it() -> None:
     assert error("Margin", REP) == unknown("Margin")
     assert error("Children(Ratios)", REP) == unknown("Ratios")
     assert names("IDescendants(Account)", REP) == {
-        "Account": ["Account", "Profit", "Sales", "Costs", "Rent", "Wages"]}
+        "Account": ["Account", "Profit", "Sales", "Costs", "Rent", "Wages", "Misc"]}
+
+
+def test_a_member_whose_parent_is_not_in_the_cube_hangs_from_its_nearest_ancestor() -> None:
+    assert names("Children(Costs)") == {"Account": ["Rent", "Wages", "Other"]}
+    assert names("Children(Costs)", REP) == {"Account": ["Rent", "Wages", "Misc"]}
+    assert names("Parent(Misc)", REP) == {"Account": ["Costs"]}
+    assert names("@RELATIVE(Profit, 0)", REP) == {"Account": ["Sales", "Rent", "Wages", "Misc"]}
 
 
 def test_unknown_members_functions_and_attribute_dimensions() -> None:
@@ -578,9 +587,9 @@ def _walk(parent: list[int], node: int) -> list[int]:
     return sorted(found)
 
 
-@pytest.mark.parametrize("cube", ["Plan1", "Vis1ASO"])
-def test_the_vectorised_hierarchy_agrees_with_a_plain_walk(cube: str) -> None:
-    compiled = compile_cube(vision_outline(), cube)
+@pytest.mark.parametrize("compiled", [vision()[1], compile_cube(vision_outline(), "Vis1ASO"),
+                                      PLAN1, REP], ids=["Plan1", "Vis1ASO", "small", "small-Rep"])
+def test_the_vectorised_hierarchy_agrees_with_a_plain_walk(compiled: CompiledCube) -> None:
     for dim in compiled.dimensions:
         tree, parent = Tree(dim), dim.parent.tolist()
         for node in range(len(dim)):

@@ -44,8 +44,9 @@ def select_members(cube: CompiledCube, outline: Outline, text: str,
 
 
 class MemberResolver:
-    """Evaluates terms in ``cube``; ``outline`` supplies UDAs and attributes, ``variables``
-    the values of substitution variables (names with or without ``&``, any case).
+    """Evaluates terms in ``cube``; ``outline`` (the one ``cube`` was compiled from) supplies
+    UDAs, attributes and aliases, ``variables`` the values of substitution variables (names
+    with or without ``&``, any case).
 
     Keep one resolver for many evaluations: it builds each dimension's hierarchy index and
     property index once, on first use.
