@@ -84,6 +84,7 @@ def serve(
     """Serve the REST API, with job workers, on the embedded database by default."""
     from epmjobs.bootstrap import bootstrap
     from epmjobs.jobs.runner import Worker
+    from epmjobs.logs import configure as configure_logging
     from epmjobs.processes import lock_data_dir
     from epmjobs.system import System
 
@@ -92,6 +93,7 @@ def serve(
     if no_worker:
         settings = settings.with_overrides(workers=0)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging(settings, logging.WARNING)
     system = System(settings)
     try:
         lock = lock_data_dir(settings.data_dir) if system.db.is_sqlite else None
@@ -108,9 +110,11 @@ def serve(
     system.close()
     pool = WorkerPool(settings)
     pool.start()
+    where = (f"data in {settings.data_dir}" if system.db.is_sqlite
+             else f"database {system.db.engine.url.render_as_string()}")
     typer.echo(f"epmjobs {__version__} serving http://{settings.host}:{settings.port}/"
-               f"HyperionPlanning/rest/ with {settings.workers} job worker(s); data in "
-               f"{settings.data_dir}")
+               f"HyperionPlanning/rest/ with {settings.workers} job worker(s) "
+               f"({settings.resolved_runner} runner); {where}")
     try:
         _run_http(settings)
     finally:
@@ -204,13 +208,49 @@ def worker(
     data_dir: DataDir = None,
     name: Annotated[str | None, typer.Option(help="Worker name (default host:pid).")] = None,
     burst: Annotated[bool, typer.Option("--burst", help="Run queued jobs, then exit.")] = False,
+    queues: Annotated[str | None, typer.Option(
+        help="Distributed runner: queues and their concurrency, e.g. short=2,data=1 "
+             "(EPMJOBS_WORKER_QUEUES).", show_default=False)] = None,
 ) -> None:
-    """Run jobs from the queue until stopped (SIGTERM finishes the current job first)."""
-    from epmjobs.jobs.runner import Worker, new_worker_id
+    """Run jobs until stopped (SIGTERM lets the current jobs finish first).
+
+    On PostgreSQL this is a worker of the distributed runner and may run on any machine
+    that reaches the database (and the file store); on SQLite, one of `serve`'s workers.
+    """
+    from epmjobs.logs import configure as configure_logging
     from epmjobs.system import System
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    system = System(_settings(data_dir))
+    settings = _settings(data_dir, worker_queues=queues)
+    configure_logging(settings)
+    system = System(settings)
+    parent = os.getppid()
+    try:
+        if settings.resolved_runner == "procrastinate":
+            _distributed_worker(system, name, burst, lambda: os.getppid() != parent)
+        else:
+            _embedded_worker(system, name, burst, parent)
+    finally:
+        system.close()
+
+
+def _distributed_worker(system, name: str | None, burst: bool,  # type: ignore[no-untyped-def]
+                        orphaned) -> None:
+    from epmjobs.jobs.distributed import worker as distributed
+    from epmjobs.storage import migrate as migrations
+
+    try:
+        parsed = distributed.parse_queues(system.settings.worker_queues)
+        migrations.ensure_current(system.db)
+    except (ValueError, EpmJobsError) as exc:
+        _fail(exc.message if isinstance(exc, EpmJobsError) else str(exc))
+        return
+    distributed.run(system, parsed, name or "worker", orphaned, burst)
+
+
+def _embedded_worker(system, name: str | None, burst: bool,  # type: ignore[no-untyped-def]
+                     parent: int) -> None:
+    from epmjobs.jobs.runner import Worker, new_worker_id
+
     stopping = False
 
     def stop(*_: object) -> None:
@@ -220,23 +260,28 @@ def worker(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     runner = Worker(system, f"{name}:{new_worker_id()}" if name else None)
-    parent = os.getppid()
     if burst:
         runner.drain()
     else:
         runner.run(lambda: stopping or os.getppid() != parent)
-    system.close()
 
 
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
     """Bring the database schema to this version (EPMJOBS_DATABASE_URL or the data dir)."""
     from epmjobs.storage import migrate as migrations
+    from epmjobs.storage import queuestore
     from epmjobs.system import System
 
     system = System(_settings(data_dir))
-    migrations.upgrade(system.db)
+    try:
+        migrations.upgrade(system.db)
+    except EpmJobsError as exc:
+        _fail(exc.message)
     typer.echo(f"schema at revision {migrations.current_revision(system.db)}")
+    if not system.db.is_sqlite:
+        typer.echo(f"job queue (procrastinate) schema at {queuestore.head_version()}")
+    system.close()
 
 
 # -- users ------------------------------------------------------------------------------

@@ -32,8 +32,10 @@ def _normalise_url(url: str) -> str:
 class Database:
     """The process's handle on the database: transactions and reads."""
 
+    normalise_url = staticmethod(_normalise_url)
+
     def __init__(self, url: str) -> None:
-        self.url = _normalise_url(url)
+        self.url = self.normalise_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         self.is_sqlite = self.dialect == "sqlite"

@@ -28,6 +28,7 @@ from typing import BinaryIO, Protocol
 import orjson
 
 from epmjobs.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
+from epmjobs.settings import Settings
 
 TOP_FOLDERS = ("inbox", "outbox")
 _MAX_NAME = 255
@@ -144,6 +145,18 @@ class FileRepository(Protocol):
                       file_size: int | None) -> FileInfo | None: ...
     def temporary(self, suffix: str = "") -> Path: ...
     def publish(self, temporary: Path, name: str) -> FileInfo: ...
+
+
+def make_file_repository(settings: Settings) -> FileRepository:
+    """The repository the settings name: ``EPMJOBS_FILES_URL=s3://bucket/prefix`` (an
+    S3-compatible bucket, shared by every process of a scaled-out installation), else the
+    ``files`` folder of the data directory."""
+    if settings.files_url:
+        from epmjobs.storage.s3files import S3FileRepository
+
+        return S3FileRepository.from_settings(settings)
+    return LocalFileRepository(settings.data_dir / "files", settings.max_file_bytes,
+                               settings.max_repository_bytes)
 
 
 class LocalFileRepository:
