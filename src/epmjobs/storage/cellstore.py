@@ -74,9 +74,10 @@ class CellStore:
         return StoredCells(Cells.build(new_keys, values[alive]), header.revision)
 
     def save(self, conn: Connection, application_id: int, cube: str, layout: CubeLayout,
-             cells: Cells, *, read: StoredCells) -> int:
+             cells: Cells, *, read: StoredCells, rechunk: bool = False) -> int:
         """Write ``cells`` as the cube's data if it is still at ``read``'s revision; return
-        the number of chunks written."""
+        the number of chunks written. ``rechunk`` rewrites every chunk at the target size
+        instead of only the changed ones (a restructure)."""
         where = _where(cube_data, application_id, cube)
         current = conn.execute(select(cube_data.c.revision).where(*where)).scalar()
         if (current or 0) != read.revision:
@@ -92,6 +93,8 @@ class CellStore:
                 application_id=application_id, cube=name_key(cube), **header))
         else:
             conn.execute(update(cube_data).where(*where).values(**header))
+        if rechunk:
+            read = StoredCells(read.cells, read.revision)
         return self._write_chunks(conn, application_id, cube, cells, read)
 
     def _write_chunks(self, conn: Connection, application_id: int, cube: str, cells: Cells,
@@ -121,6 +124,12 @@ class CellStore:
     def drop(self, conn: Connection, application_id: int, cube: str) -> None:
         conn.execute(delete(cube_chunks).where(*_where(cube_chunks, application_id, cube)))
         conn.execute(delete(cube_data).where(*_where(cube_data, application_id, cube)))
+
+    def chunk_count(self, application_id: int, cube: str) -> int:
+        with self.db.reading() as conn:
+            rows = conn.execute(select(cube_chunks.c.first_key).where(
+                *_where(cube_chunks, application_id, cube))).all()
+        return len(rows)
 
     def cell_count(self, application_id: int, cube: str) -> int:
         with self.db.reading() as conn:

@@ -10,6 +10,12 @@ from __future__ import annotations
 from epmjobs.jobs.types.admin_mode import AdministrationMode
 from epmjobs.jobs.types.catalog import CATALOG, JobImplementation, JobTypeSpec, lookup
 from epmjobs.jobs.types.clear_cube import ClearCube
+from epmjobs.jobs.types.cube_maintenance import (
+    CompactCube,
+    MergeDataSlices,
+    OptimizeAggregation,
+    RestructureCube,
+)
 from epmjobs.jobs.types.cube_refresh import CubeRefresh
 from epmjobs.jobs.types.export_data import ExportData
 from epmjobs.jobs.types.export_metadata import ExportMetadata
@@ -22,13 +28,17 @@ from epmjobs.jobs.types.sort_members import SortMembers
 IMPLEMENTATIONS: dict[str, JobImplementation] = {
     "ADMINISTRATION_MODE": AdministrationMode(),
     "CLEAR_CUBE": ClearCube(),
+    "COMPACT_CUBE": CompactCube(),
     "CUBE_REFRESH": CubeRefresh(),
     "EXPORT_JOB_CONSOLE": ExportJobConsole(),
     "EXPORT_DATA": ExportData(),
     "EXPORT_METADATA": ExportMetadata(),
     "IMPORT_DATA": ImportData(),
+    "MERGE_DATA_SLICES": MergeDataSlices(),
+    "OPTIMIZE_AGGREGATION": OptimizeAggregation(),
     "IMPORT_METADATA": ImportMetadata(),
     "PLAN_TYPE_MAP": PlanTypeMap(),
+    "RESTRUCTURE_CUBE": RestructureCube(),
     "SORT_MEMBERS": SortMembers(),
 }
 

@@ -63,20 +63,21 @@ class CubeData:
     def cells(self) -> Cells:
         return self.read.cells
 
-    def commit(self) -> bool:
-        """Write ``pending`` with the job's end if it differs from what was read."""
+    def commit(self, rechunk: bool = False) -> bool:
+        """Write ``pending`` with the job's end if it differs from what was read (or
+        always, rewriting every chunk, with ``rechunk``)."""
         cells = self.pending
-        if cells is self.read.cells:
+        if cells is self.read.cells and not rechunk:
             return False
         store, app_id, model, read = (self.ctx.stores.cells, self.ctx.application.application_id,
                                       self.model, self.read)
-        self.ctx.on_commit(lambda conn: _save(store, conn, app_id, model, cells, read))
+        self.ctx.on_commit(lambda conn: _save(store, conn, app_id, model, cells, read, rechunk))
         return True
 
 
 def _save(store: Any, conn: Any, app_id: int, model: CubeModel, cells: Cells,
-          read: StoredCells) -> None:
-    store.save(conn, app_id, model.name, model.layout, cells, read=read)
+          read: StoredCells, rechunk: bool) -> None:
+    store.save(conn, app_id, model.name, model.layout, cells, read=read, rechunk=rechunk)
 
 
 def selection(model: CubeModel, text: str | None,
