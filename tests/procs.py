@@ -210,3 +210,154 @@ class ServerFarm:
     def close(self) -> None:
         for server in self.servers:
             server.kill_group()
+
+
+# -- scaled out: API processes, job workers and an S3 server as separate processes -------
+
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                  "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+class Service:
+    """One long-running process (an API server, a job worker, the S3 server) in its own
+    session, so a test can kill -9 it with everything it started."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path,
+                 port: int | None = None) -> None:
+        self.name, self.argv, self.env, self.log_path = name, argv, env, log_path
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def spawn(self) -> Service:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_http(self, path: str, timeout: float, auth: tuple[str, str] | None = None) -> None:
+        """Until GET ``path`` answers below 500; fails early if the process exits."""
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.url, auth=auth, timeout=2.0) as client:
+            while True:
+                if not self.alive():
+                    raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get(path).status_code < 500:
+                        return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.name} not ready after {timeout}s:\n"
+                                       f"{self.log_tail()}")
+                time.sleep(0.05)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def kill_group(self, timeout: float = 15.0) -> None:
+        """kill -9 the process and everything in its session (idempotent)."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout)
+        with contextlib.suppress(TimeoutError):
+            wait_until(lambda: not group_members(self.pid), timeout, what="group to die")
+
+    def terminate(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM and wait; the exit code, or None if it had to be killed."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                return self.proc.wait(timeout)
+        code = self.proc.poll()
+        self.kill_group()
+        return code
+
+
+def epmjobs_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "epmjobs", *args]
+
+
+class Cluster:
+    """The processes of one scaled-out installation, all killed at the end of a test."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str]) -> None:
+        self.tmp_path = tmp_path
+        self.env = {**os.environ, **FAST_ENGINE, "EPMJOBS_ADMIN_PASSWORD": ADMIN[1],
+                    "EPMJOBS_ADMIN_USER": ADMIN[0], **env}
+        self.services: list[Service] = []
+
+    def _log(self, name: str) -> Path:
+        return self.tmp_path / f"{name}.log"
+
+    def api(self, name: str, timeout: float = 60.0) -> Service:
+        """`epmjobs serve --no-worker`, ready to answer."""
+        port = free_port()
+        service = Service(name, epmjobs_argv("serve", "--no-worker", "--port", str(port),
+                                             "--data-dir", str(self.tmp_path / name)),
+                          self.env, self._log(name), port).spawn()
+        self.services.append(service)
+        service.wait_http(f"{ROOT}/applications/Vision", timeout, auth=ADMIN)
+        return service
+
+    def worker(self, name: str, queues: str = "short=2,data=1") -> Service:
+        """`epmjobs worker`, started (it announces itself in its log when serving)."""
+        service = Service(name, epmjobs_argv("worker", "--name", name, "--queues", queues,
+                                             "--data-dir", str(self.tmp_path / name)),
+                          self.env, self._log(name)).spawn()
+        self.services.append(service)
+        return service
+
+    def logs(self, chars: int = 3000) -> str:
+        return "\n".join(f"--- {s.name}\n{s.log_tail(chars)}" for s in self.services)
+
+    def close(self) -> None:
+        for service in self.services:
+            service.kill_group()
+
+
+class MotoS3:
+    """moto's S3-compatible server on a loopback port, for the S3 file repository."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        env = {**os.environ, **S3_CREDENTIALS}
+        self.service = Service("s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                                      "-p", str(self.port)], env, log_path, self.port)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> MotoS3:
+        self.service.spawn()
+        self.service.wait_http("/moto-api/data.json", timeout)
+        return self
+
+    def create_bucket(self, name: str) -> None:
+        import boto3
+
+        boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                     aws_access_key_id="testing", aws_secret_access_key="testing",
+                     ).create_bucket(Bucket=name)
+
+    def stop(self) -> None:
+        self.service.kill_group()

@@ -132,6 +132,15 @@ class ChunkUpload:
         return self.repo.complete_upload(self)
 
 
+class ChunkWriter(Protocol):
+    """One chunk of an upload being received: ``write`` its bytes, then ``finish`` (the
+    file's info once its last chunk is in) or ``abort``."""
+
+    def write(self, data: bytes) -> None: ...
+    def abort(self) -> None: ...
+    def finish(self) -> FileInfo | None: ...
+
+
 class FileRepository(Protocol):
     def list(self) -> list[FileInfo]: ...
     def stat(self, name: str) -> FileInfo: ...
@@ -139,7 +148,7 @@ class FileRepository(Protocol):
     def open(self, name: str) -> BinaryIO: ...
     def delete(self, name: str) -> None: ...
     def start_chunk(self, name: str, *, is_first: bool, is_last: bool,
-                    chunk_size: int | None, file_size: int | None) -> ChunkUpload: ...
+                    chunk_size: int | None, file_size: int | None) -> ChunkWriter: ...
     def receive_chunk(self, name: str, data: Iterable[bytes] | bytes, *, is_first: bool,
                       is_last: bool, chunk_size: int | None,
                       file_size: int | None) -> FileInfo | None: ...
@@ -216,6 +225,10 @@ class LocalFileRepository:
 
     def used_bytes(self) -> int:
         return sum(f.size for f in self.list())
+
+    def pending_uploads(self) -> int:
+        """Hidden part files of unfinished uploads (tests, operations)."""
+        return sum(1 for _ in (self.root / _UPLOADS).iterdir())
 
     # -- uploads ---------------------------------------------------------------------
 
