@@ -333,8 +333,8 @@ def test_an_unplaceable_unknown_member_hides_every_dimension_it_did_not_name() -
             'Sales "100-10" Ohio Actual 4\n')
     assert [line for line, _ in rejections(text)] == [2, 3]
     assert rejections(text)[1] == (
-        3, "The member of Measures, Product, Market, Scenario is unknown: line 2, which may "
-           "have set it, was rejected.")
+        3, "The members of Measures, Product, Market, Scenario are unknown: line 2, which may "
+           "have set them, was rejected.")
 
 
 def test_a_rejected_header_leaves_the_columns_unknown_until_the_next_header() -> None:

@@ -143,7 +143,7 @@ class _Reader:
     def line(self, number: int, body: str) -> list[EssbaseRecord] | EssbaseRejection:
         if self.detect:
             self.delimiter, self.detect = _detect_delimiter(body)
-        self.fast = not self.detect and self.delimiter is None and not self.columns_unknown_since
+        self.fast = not self.detect and self.delimiter is None
         tokens, quoted, quoting = self.tokens(body)
         problem = quoting
         members, values, values_quoted = self.split(tokens, quoted)
@@ -174,6 +174,8 @@ class _Reader:
         numbers, as many as the columns), or None for any other line: the general path
         reads it. The same result as the general path, without its generality."""
         count = len(self.columns) if self.ranges else 1
+        if self.columns_unknown_since:
+            return None
         if '"' in body:
             parts = body.split('"')
             if len(parts) % 2 == 0 or "".join(parts[0:-1:2]).strip():
@@ -231,13 +233,16 @@ class _Reader:
         if delimiter is None:
             parts = body.split('"')  # odd parts were quoted
             quoted_parts, tail = parts[1::2], parts[-1].split()
-            if "".join(parts[0:-1:2]).strip():  # unquoted words between quoted ones
-                tokens: list[str] = []
-                for i, part in enumerate(parts):
-                    tokens += part.split() if i % 2 == 0 else [part]
-                return tokens, [i % 2 == 1 for i, part in enumerate(parts)
-                                for _ in (part.split() if i % 2 == 0 else "-")], problem
-            return quoted_parts + tail, [True] * len(quoted_parts) + [False] * len(tail), problem
+            if not "".join(parts[0:-1:2]).strip():  # the usual: quoted names, then words
+                return quoted_parts + tail, [True] * len(quoted_parts) + [False] * len(tail), \
+                    problem
+            tokens: list[str] = []
+            quoted: list[bool] = []
+            for i, part in enumerate(parts):
+                words = [part] if i % 2 else part.split()
+                tokens += words
+                quoted += [i % 2 == 1] * len(words)
+            return tokens, quoted, problem
         fields = [f.strip() for f in _fields(body, delimiter)]
         mixed = next((f for f in fields if '"' in f and not _QUOTED.fullmatch(f)), None)
         if mixed is not None:
@@ -404,9 +409,12 @@ class _Reader:
         if hidden:
             names = ", ".join(self.dimensions[d] for d in hidden)
             since = [self.unknown_since[d] for d in hidden if self.unknown_since[d] > 0]
-            return f"The member of {names} is unknown: line {min(since)}, which may have set " \
-                   "it, was rejected." if since else \
-                   f"No member of {names}: name one on this line or on a line before it."
+            if not since:
+                return f"No member of {names}: name one on this line or on a line before it."
+            return (f"The member of {names} is unknown: line {min(since)}, which may have set "
+                    "it, was rejected.") if len(hidden) == 1 else (
+                    f"The members of {names} are unknown: line {min(since)}, which may have set "
+                    "them, was rejected.")
         expected = len(self.columns) if self.ranges else 1
         if count == expected:
             return None
