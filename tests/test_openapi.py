@@ -45,6 +45,7 @@ P = "/HyperionPlanning/rest"
 APP = P + "/{version}/applications/{app}"
 JOB = APP + "/jobs/{job_id}"
 X = "/epmjobs/v1"
+CTL = X + "/control"
 IR = "/interop/rest"
 SNAP = IR + "/{version}/applicationsnapshots"
 OCTETS = {"Content-Type": "application/octet-stream"}
@@ -221,7 +222,7 @@ def test_served_document_is_the_file(client: TestClient) -> None:
 
 def route_operations(system: System) -> set[tuple[str, str]]:
     operations = set()
-    for route in create_app(system).routes:
+    for route in create_app(system, control_api=True).routes:
         assert isinstance(route, Route), f"unexpected route kind {route!r}"
         methods = set(route.methods or ())
         if "GET" in methods:
@@ -265,7 +266,10 @@ def test_every_operation_documents_its_errors() -> None:
             if operation.get("security", DOCUMENT["security"]):
                 assert "401" in codes, (method, path)
             tags = operation["tags"]
-            if path.startswith(X):
+            if path.startswith(CTL):
+                assert tags == ["epmjobs control (test double)"], (method, path)
+                assert "404" in codes and "403" in codes, (method, path)  # off; not admin
+            elif path.startswith(X):
                 assert tags == ["epmjobs extension"], (method, path)
             elif path.startswith((P, IR)):
                 assert all(t.startswith("Oracle") for t in tags), (method, path)
@@ -563,4 +567,65 @@ def test_a_tour_of_every_operation_matches_the_document(api: Api, worker: Worker
     api.call("GET", X + "/jobs/{job_id}", job, expect=200)
     api.call("POST", X + "/jobs/{job_id}/cancel", job, expect=202)
     covered = {(template, method) for method, template, _ in api.seen}
-    assert covered == {op for op in document_operations() if not op[0].startswith(IR)}
+    assert covered == {op for op in document_operations()
+                       if not op[0].startswith((IR, CTL))}
+
+
+# -- the test double's control API --------------------------------------------------------
+
+
+@pytest.fixture
+def control_api(system: System) -> Iterator[Api]:
+    with TestClient(create_app(system, control_api=True), base_url="http://epm.test") as c:
+        yield Api(c)
+
+
+def test_a_tour_of_the_control_api_matches_the_document(control_api: Api, api: Api) -> None:
+    """Every control operation, with its successes and refusals, against the document;
+    and the 404 every one of them answers while the control API is off."""
+    ctl, jobs = control_api, APP + "/jobs"
+    ctl.call("POST", CTL + "/progression", json={"progression": "manual"}, expect=201)
+    ctl.call("POST", CTL + "/progression", json={"progression": {"afterPolls": -1}},
+             expect=400)
+    ctl.call("POST", CTL + "/outcomes", json={"status": 1, "details": "No."}, expect=201)
+    ctl.call("POST", CTL + "/outcomes", json={"status": 2}, expect=400)
+    ctl.call("POST", CTL + "/faults", json={"fault": "delay", "seconds": 0, "path": "^/x"},
+             expect=201)
+    ctl.call("POST", CTL + "/faults", json={"fault": "maintenance", "retryAfter": 3,
+                                            "path": "^/x"}, expect=201)
+    ctl.call("POST", CTL + "/faults", json={"fault": "nope"}, expect=400)
+    ctl.call("POST", CTL + "/recorder/start", expect=200)
+    job = {"job_id": ctl.call("POST", jobs, json={
+        "jobType": "ADMINISTRATION_MODE", "parameters": {"loginLevel": "All Users"}},
+        expect=201)["jobId"]}
+    state = ctl.call("GET", CTL, expect=200)
+    assert state["heldJobs"] == [job["job_id"]] and state["recorder"]["entries"] == 1
+    assert ctl.call("GET", JOB, job, expect=200)["status"] == -1
+    assert ctl.call("GET", CTL + "/recorder", expect=200)["entries"][0]["response"][
+        "status"] == 201
+    ctl.call("POST", CTL + "/recorder/stop", expect=200)
+    assert ctl.call("POST", CTL + "/jobs/{job_id}/advance", job, expect=200)["jobId"] == job[
+        "job_id"]
+    ctl.call("POST", CTL + "/jobs/{job_id}/advance", job, expect=409)
+    ctl.call("POST", CTL + "/jobs/{job_id}/advance", {"job_id": 999}, expect=404)
+    ctl.call("POST", CTL + "/jobs/{job_id}/advance", {"job_id": "x"}, expect=400)
+    for path in ("/progression", "/outcomes", "/faults"):
+        ctl.call("DELETE", CTL + path, expect=200)
+    snap = {"name": "s1"}
+    ctl.call("POST", CTL + "/snapshots", json=snap, expect=201)
+    ctl.call("POST", CTL + "/snapshots", json={"name": ".x"}, expect=400)
+    assert ctl.call("GET", CTL + "/snapshots", expect=200)["items"][0]["name"] == "s1"
+    ctl.call("POST", CTL + "/snapshots/{name}/restore", snap, expect=200)
+    ctl.call("POST", CTL + "/snapshots/{name}/restore", {"name": "none"}, expect=404)
+    ctl.call("DELETE", CTL + "/snapshots/{name}", snap, expect=200)
+    ctl.call("DELETE", CTL + "/snapshots/{name}", snap, expect=404)
+    ctl.call("POST", CTL + "/reset", json={"applications": ["Vision"]}, expect=200)
+    ctl.call("POST", CTL + "/reset", json={"applications": ["Atlantis"]}, expect=400)
+    ctl.call("POST", CTL + "/reset", content=b" " * 1_048_577, expect=413)
+    ctl.call("GET", CTL, auth=VIEWER, expect=403)
+    ctl.call("GET", CTL, auth=None, expect=401)
+    controls = {op for op in document_operations() if op[0].startswith(CTL)}
+    assert {(t, m) for m, t, _ in ctl.seen if t.startswith(CTL)} == controls
+    for template, method in sorted(controls):
+        path = {"name": "s1", "job_id": 1}
+        api.call(method.upper(), template, path, json={}, expect=404)

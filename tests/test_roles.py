@@ -1,7 +1,8 @@
 """No one in where they don't belong (design.md invariant 6).
 
 One table: every route x {anonymous, wrong password, Service Administrator, Power User,
-User, Viewer} → the HTTP code ``security/policy.py`` implies. Then the ways in (Basic
+User, Viewer} → the HTTP code ``security/policy.py`` implies; the app runs with the test
+double's control API on, so its routes (admin only) are in the table too. Then the ways in (Basic
 ``user`` and ``identitydomain.user``, bearer tokens) and Administration Mode.
 """
 
@@ -23,11 +24,13 @@ from epmjobs.api.app import create_app
 from epmjobs.appfile import put_definition
 from epmjobs.bootstrap import bootstrap
 from epmjobs.jobs.model import ChildJob
+from epmjobs.jobs.progression import JobMatch, Mode, ProgressionRule
 from epmjobs.jobs.runner import Worker
 from epmjobs.jobs.status import JobStatus
 from epmjobs.security.passwords import hash_password, token_digest
 from epmjobs.security.roles import Role
 from epmjobs.system import System
+from epmjobs.testing.state import StateKeeper
 
 BASE = "http://epm.test"
 REST = "/HyperionPlanning/rest"
@@ -153,7 +156,42 @@ def _delete_by_body(method: str, version: str) -> Callable[[System], Request]:
     return make
 
 
+def _post(url: str, body: dict[str, Any] | None = None) -> Callable[[System], Request]:
+    return lambda system: ("POST", url, {} if body is None else {"json": body})
+
+
+def _delete(url: str) -> Callable[[System], Request]:
+    return lambda system: ("DELETE", url, {})
+
+
+def new_snapshot(system: System) -> str:
+    name = f"matrix-{next(_names)}"
+    StateKeeper(system).snapshot(name)
+    return name
+
+
+def _restore(system: System) -> Request:
+    return "POST", f"{CONTROL}/snapshots/{new_snapshot(system)}/restore", {}
+
+
+def _delete_snapshot(system: System) -> Request:
+    return "DELETE", f"{CONTROL}/snapshots/{new_snapshot(system)}", {}
+
+
+def _advance(system: System) -> Request:
+    """A job held by a manual rule of the app's control API."""
+    control = system.job_service.control
+    assert control is not None, "the matrix app runs with the control API on"
+    job_id = new_job(system)
+    control.progression.add(ProgressionRule(JobMatch(job_name="Held"), Mode.MANUAL))
+    control.progression.bind(job_id, "Vision", "ADMINISTRATION_MODE", "Held")
+    return "POST", f"{CONTROL}/jobs/{job_id}/advance", {}
+
+
 APP = "/HyperionPlanning/rest/{version}/applications/{app}"
+CONTROL = f"{EXT}/control"
+HARMLESS = {"jobName": "MatrixOnly"}  # rules and faults that no other case meets
+NEVER = "^/never"
 INTEROP = "/interop/rest"
 SNAPSHOTS = INTEROP + "/{version}/applicationsnapshots"
 SNAPSHOTS_V = INTEROP + "/11.1.2.3.600/applicationsnapshots"
@@ -206,6 +244,37 @@ ENDPOINTS = {
                                _delete_by_body("POST", "v3")),
     "openapi": Endpoint("GET", "/openapi.json", 200, False, _get("/openapi.json"),
                         public=True),
+    "control state": Endpoint("GET", CONTROL, 200, True, _get(CONTROL)),
+    "control reset": Endpoint("POST", f"{CONTROL}/reset", 200, True,
+                              _post(f"{CONTROL}/reset", {"applications": ["Vision"]})),
+    "control snapshots": Endpoint("GET", f"{CONTROL}/snapshots", 200, True,
+                                  _get(f"{CONTROL}/snapshots")),
+    "control snapshot": Endpoint("POST", f"{CONTROL}/snapshots", 201, True,
+                                 _post(f"{CONTROL}/snapshots", {"name": "matrix"})),
+    "control restore": Endpoint("POST", f"{CONTROL}/snapshots/{{name}}/restore", 200, True,
+                                _restore),
+    "control delete snapshot": Endpoint("DELETE", f"{CONTROL}/snapshots/{{name}}", 200, True,
+                                        _delete_snapshot),
+    "control progression": Endpoint("POST", f"{CONTROL}/progression", 201, True, _post(
+        f"{CONTROL}/progression", {**HARMLESS, "progression": "manual"})),
+    "control clear progression": Endpoint("DELETE", f"{CONTROL}/progression", 200, True,
+                                          _delete(f"{CONTROL}/progression")),
+    "control outcome": Endpoint("POST", f"{CONTROL}/outcomes", 201, True, _post(
+        f"{CONTROL}/outcomes", {**HARMLESS, "status": 1})),
+    "control clear outcomes": Endpoint("DELETE", f"{CONTROL}/outcomes", 200, True,
+                                       _delete(f"{CONTROL}/outcomes")),
+    "control advance": Endpoint("POST", f"{CONTROL}/jobs/{{job_id}}/advance", 200, True,
+                                _advance),
+    "control fault": Endpoint("POST", f"{CONTROL}/faults", 201, True, _post(
+        f"{CONTROL}/faults", {"fault": "maintenance", "path": NEVER})),
+    "control clear faults": Endpoint("DELETE", f"{CONTROL}/faults", 200, True,
+                                     _delete(f"{CONTROL}/faults")),
+    "control recorder start": Endpoint("POST", f"{CONTROL}/recorder/start", 200, True,
+                                       _post(f"{CONTROL}/recorder/start")),
+    "control recorder stop": Endpoint("POST", f"{CONTROL}/recorder/stop", 200, True,
+                                      _post(f"{CONTROL}/recorder/stop")),
+    "control recording": Endpoint("GET", f"{CONTROL}/recorder", 200, True,
+                                  _get(f"{CONTROL}/recorder")),
 }
 CALLERS = ["anonymous", "wrong-password", *(role.value for role in ROLE_USERS)]
 
@@ -232,7 +301,7 @@ def matrix_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 
 @pytest.fixture(scope="module")
 def matrix_client(matrix_system: System) -> Iterator[TestClient]:
-    with TestClient(create_app(matrix_system), base_url=BASE,
+    with TestClient(create_app(matrix_system, control_api=True), base_url=BASE,
                     raise_server_exceptions=False) as client:
         yield client
 

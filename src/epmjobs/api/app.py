@@ -45,7 +45,6 @@ def create_app(system: System, control_api: bool = False) -> Starlette:
     if control_api:
         _with_control(app, system)
     else:
-        system.job_service.control = None
         app.add_middleware(PollFastPath)
     app.router.redirect_slashes = False  # a 404 JSON answer, never an empty redirect
     app.state.system = system

@@ -42,8 +42,9 @@ def _text(body: dict[str, Any], name: str) -> str | None:
 def _number(value: Any, name: str, low: float, high: float, integer: bool) -> Any:
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-        what = "an integer" if integer else "a number"
-        raise InvalidRequest(f"{name} must be {what} from {low:g} to {high:g}.")
+        if integer:
+            raise InvalidRequest(f"{name} must be an integer from {low:.0f} to {high:.0f}.")
+        raise InvalidRequest(f"{name} must be a number from {low:g} to {high:g}.")
     return value
 
 

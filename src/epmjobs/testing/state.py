@@ -34,7 +34,7 @@ from epmjobs.storage import migrate
 from epmjobs.storage.files import LocalFileRepository
 from epmjobs.system import System
 
-BUILT_IN = {"vision": VISION_FILE}
+BUILT_IN = {"Vision": VISION_FILE}  # by the name users give, in any case
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DB_FILE = "epmjobs.sqlite3"
 _FILES = "files"
@@ -52,7 +52,8 @@ def application_document(item: Any) -> tuple[dict[str, Any], bool]:
     if isinstance(item, Path):
         return load_file(item), False
     if isinstance(item, str):
-        path = BUILT_IN.get(item.strip().casefold())
+        path = next((p for n, p in BUILT_IN.items() if n.casefold() == item.strip().casefold()),
+                    None)
         if path is None:
             raise InvalidRequest(f"No built-in application named {shown(item)}: name one of "
                                  f"{', '.join(sorted(BUILT_IN))} or send its definition "
