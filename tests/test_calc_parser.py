@@ -591,7 +591,7 @@ def test_expression_depth_is_capped() -> None:
 
 # --- fuzzing ----------------------------------------------------------------------------
 
-FUZZ = settings(max_examples=300, derandomize=True, deadline=None, database=None,
+FUZZ = settings(max_examples=1000, derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 SOUP = [
     "FIX", "ENDFIX", "FIXPARALLEL", "ENDFIXPARALLEL", "EXCLUDE", "ENDEXCLUDE", "IF", "ELSEIF",
@@ -609,8 +609,9 @@ def _parse_both(text: str) -> None:
     for parse in (parse_script, parse_formula):
         try:
             script = parse(text)
-        except CalcScriptError as exc:
-            assert exc.line is None or exc.line >= 1
+        except CalcScriptError as exc:                  # always with a position
+            assert exc.line is not None and exc.line >= 1
+            assert exc.column is not None and exc.column >= 1
             continue
         for node in walk(script):
             assert node.line >= 1 and node.column >= 1
@@ -661,7 +662,7 @@ _TREES = st.recursive(_ATOMS, lambda inner: st.one_of(
     st.builds(Unary, st.sampled_from(["-", "NOT"]), inner)), max_leaves=25)
 
 
-@FUZZ
+@settings(FUZZ, max_examples=300)
 @given(_TREES)
 def test_fuzz_printed_expressions_parse_back_to_the_same_tree(tree: Expr) -> None:
     assert expr(_show(tree)) == tree

@@ -4,6 +4,7 @@ reported just after the token it should follow (as compilers do)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NoReturn, TypedDict
 
 from epmjobs.errors import CalcScriptError
@@ -24,8 +25,9 @@ def where(token: Token) -> Position:
 
 
 class Cursor:
-    def __init__(self, tokens: list[Token], text: str, *, formula: bool) -> None:
-        self.tokens = tokens
+    def __init__(self, tokens: Iterator[Token], text: str, *, formula: bool) -> None:
+        self.source_tokens = tokens
+        self.tokens: list[Token] = []           # those read so far
         self.text = text
         self.formula = formula
         self.pos = 0
@@ -34,16 +36,20 @@ class Cursor:
     # --- looking -----------------------------------------------------------------------
 
     def peek(self) -> Token:
-        return self.tokens[self.pos]
+        try:
+            return self.tokens[self.pos]
+        except IndexError:
+            self.tokens.append(next(self.source_tokens))    # END repeats: pos stops there
+            return self.tokens[self.pos]
 
     def advance(self) -> Token:
-        token = self.tokens[self.pos]
+        token = self.peek()
         if token.kind is not Kind.END:
             self.pos += 1
         return token
 
     def previous(self) -> Token:
-        return self.tokens[self.pos - 1] if self.pos else self.tokens[0]
+        return self.tokens[self.pos - 1] if self.pos else self.peek()
 
     @staticmethod
     def word(token: Token) -> str | None:
@@ -58,11 +64,11 @@ class Cursor:
         return token.text if token.kind is Kind.PUNCT else ""
 
     def at(self, punct: str) -> bool:
-        token = self.tokens[self.pos]
+        token = self.peek()
         return token.kind is Kind.PUNCT and token.text == punct
 
     def at_word(self, word: str) -> bool:
-        return self.word(self.tokens[self.pos]) == word
+        return self.word(self.peek()) == word
 
     def accept(self, punct: str) -> bool:
         if self.at(punct):

@@ -103,6 +103,8 @@ class ExpressionParser:
             if not is_sign and Cursor.word(token) != "NOT":
                 break
             signs.append(self.cursor.advance())
+            if len(signs) > MAX_EXPRESSION_DEPTH:
+                self._deeper(MAX_EXPRESSION_DEPTH, token)
         operand, depth = self._primary()
         for sign in reversed(signs):
             if sign.text == "+":

@@ -2,6 +2,7 @@
 
 One compiled pattern is tried at each position; every alternative is linear in what it
 consumes, so a script of any size is tokenized in one pass with no backtracking blow-up.
+Tokens are produced on demand (``iter_tokens``).
 Block comments and quoted names are closed with ``str.find``-like scans that stop at the
 first closer, and an unterminated one is an error at its opening position.
 
@@ -15,6 +16,7 @@ from context, case-insensitively, whether a word is a keyword or a member.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from enum import Enum
 from typing import NamedTuple, NoReturn
 
@@ -77,8 +79,12 @@ def normalize(text: str) -> str:
 
 def tokenize(text: str) -> list[Token]:
     """All tokens of ``text`` (already ``normalize``d), ending with one ``END`` token."""
-    tokens: list[Token] = []
-    append = tokens.append
+    return list(iter_tokens(text))
+
+
+def iter_tokens(text: str) -> Iterator[Token]:
+    """The tokens of ``text`` (already ``normalize``d) one by one, ending with ``END``; the
+    parser pulls them as it goes, so a script that fails early is not lexed to its end."""
     match = _PATTERN.match
     pos, line, line_start, size = 0, 1, 0, len(text)
     while pos < size:
@@ -105,10 +111,9 @@ def tokenize(text: str) -> list[Token]:
         token = Token(_KINDS.get(group, Kind.END), m.group(), line, column, pos)
         if token.kind is not Kind.PUNCT and token.kind is not Kind.NAME:
             _check(token, text, end, group)
-        append(token)
+        yield token
         pos = end
-    append(Token(Kind.END, "", line, size - line_start + 1, size))
-    return tokens
+    yield Token(Kind.END, "", line, size - line_start + 1, size)
 
 
 def _check(token: Token, text: str, end: int, group: str) -> None:

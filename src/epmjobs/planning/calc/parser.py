@@ -41,7 +41,7 @@ from epmjobs.planning.calc.ast import (
 from epmjobs.planning.calc.commands import CommandParser
 from epmjobs.planning.calc.cursor import Cursor, where
 from epmjobs.planning.calc.expressions import ExpressionParser
-from epmjobs.planning.calc.lexer import Kind, Token, normalize, tokenize
+from epmjobs.planning.calc.lexer import Kind, Token, iter_tokens, normalize
 
 
 class Context(Enum):
@@ -83,7 +83,7 @@ def parse_formula(text: str) -> Script:
 class _Parser:
     def __init__(self, text: str, *, formula: bool) -> None:
         text = normalize(text)
-        self.cursor = Cursor(tokenize(text), text, formula=formula)
+        self.cursor = Cursor(iter_tokens(text), text, formula=formula)
         self.expressions = ExpressionParser(self.cursor, set())
         self.commands = CommandParser(self.cursor, self.expressions)
         self.open: list[str] = []               # words of the blocks open around us
@@ -134,11 +134,7 @@ class _Parser:
         if cursor.accept(";"):
             return []
         word = cursor.word(token)
-        if word in _UNSUPPORTED:
-            raise cursor.error_at(f"{word} is not supported", token)
-        if cursor.at("%"):
-            raise cursor.error_at("Calculation Manager references (%Script, %Template, %Rule) "
-                                  "are not supported: use the script they stand for", token)
+        self._refuse_unsupported(token, word)
         if word in _SCOPES:
             self._refuse_outside_script(context, token)
             return [self._scope(token, word or "")]
@@ -159,6 +155,14 @@ class _Parser:
         if context is Context.SCRIPT:
             return [self._member_statement()]
         return [self._formula_statement(context)]
+
+    def _refuse_unsupported(self, token: Token, word: str | None) -> None:
+        if word in _UNSUPPORTED:
+            raise self.cursor.error_at(f"{word} is not supported", token)
+        if self.cursor.at("%"):
+            raise self.cursor.error_at("Calculation Manager references (%Script, %Template, "
+                                       "%Rule) are not supported: use the script they stand "
+                                       "for", token)
 
     def _refuse_outside_script(self, context: Context, token: Token) -> None:
         if context is not Context.SCRIPT:
