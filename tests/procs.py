@@ -308,15 +308,18 @@ class Cluster:
     def _log(self, name: str) -> Path:
         return self.tmp_path / f"{name}.log"
 
-    def api(self, name: str, timeout: float = 60.0) -> Service:
-        """`epmjobs serve --no-worker`, ready to answer."""
-        port = free_port()
-        service = Service(name, epmjobs_argv("serve", "--no-worker", "--port", str(port),
-                                             "--data-dir", str(self.tmp_path / name)),
-                          self.env, self._log(name), port).spawn()
-        self.services.append(service)
-        service.wait_http(f"{ROOT}/applications/Vision", timeout, auth=ADMIN)
-        return service
+    def apis(self, *names: str, timeout: float = 60.0) -> list[Service]:
+        """`epmjobs serve --no-worker` processes, started together, ready to answer."""
+        started = []
+        for name in names:
+            port = free_port()
+            started.append(Service(name, epmjobs_argv(
+                "serve", "--no-worker", "--port", str(port), "--data-dir",
+                str(self.tmp_path / name)), self.env, self._log(name), port).spawn())
+        self.services += started
+        for service in started:
+            service.wait_http(f"{ROOT}/applications/Vision", timeout, auth=ADMIN)
+        return started
 
     def worker(self, name: str, queues: str = "short=2,data=1") -> Service:
         """`epmjobs worker`, started (it announces itself in its log when serving)."""
