@@ -534,3 +534,36 @@ def test_no_line_makes_the_reader_raise_anything_but_a_data_file_error(
             assert item.value is None or math.isfinite(item.value)
         else:
             assert item.reason and 1 <= item.line <= len(lines)
+
+
+_token = st.sampled_from([
+    "Sales", '"Sales"', "COGS", '"100-10"', "100-10", "Cola", '"New York"', "Ohio", "Texas",
+    "Jan", '"Feb"', "Mar", "Actual", '"Budget"', "Ohoi", '"Ohoi"', "USD", "1", "-2.5", "3e2",
+    "#Mi", "#missing", "1,234", "(4)", "x", "==", '""', '"'])
+
+
+_value_token = st.sampled_from(["1", "-2.5", "3e2", "#Mi", "1e999", "x", "(4)"])
+
+
+@st.composite
+def _usual_line(draw: st.DrawFn) -> str:
+    """Mostly lines the fast path takes: a member of some dimensions, then values."""
+    dims = draw(st.permutations(DIMS))[:draw(st.sampled_from([5, 5, 4, 2, 1]))]
+    names = [draw(st.sampled_from(MEMBERS[d][1:4])) for d in dims]
+    quoted = draw(st.booleans())
+    values = draw(st.lists(_value_token, min_size=1, max_size=draw(st.sampled_from([1, 3]))))
+    return " ".join([f'"{n}"' if quoted else n for n in names] + values)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.one_of(_usual_line(), st.lists(_token, max_size=9).map(" ".join),
+                                st.sampled_from(["Jan Feb", "Mar", '"Jan" "Feb" "Mar"',
+                                                 "Sales COGS"])), max_size=12))
+def test_the_fast_path_reads_what_the_general_path_reads(lines: list[str]) -> None:
+    from epmjobs.planning.data.essbase_format import _Reader  # the general path alone
+    general = _Reader(DIMS, dimension_of, (), " ")
+    expected: list[EssbaseRecord | EssbaseRejection] = []
+    for number, line in enumerate(lines, 1):
+        result = general.line(number, line)
+        expected += [result] if isinstance(result, EssbaseRejection) else result
+    assert read("\n".join(lines), delimiter=" ") == expected

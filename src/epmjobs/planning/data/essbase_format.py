@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, NamedTuple
@@ -45,6 +46,8 @@ _DECORATED = re.compile(  # Essbase's "valid data field modifiers": $12, (12), 1
 _NOT_NUMERIC = re.compile(r"[^0-9,.+\-()$€¥£]", re.ASCII)
 _VALUE_START = frozenset("0123456789+-.($€¥£#")
 _UNDERLINES = frozenset("=-_")  # "==", "--", "__" are formatting characters Essbase ignores
+_INVALID, _PARTIAL, _FULL = 0, 1, 2
+_Layout = int | Callable[[list[str]], tuple[str, ...]]
 _AFTER_VALUES = 'The member "{}" comes after values: members come first on a line.'
 
 
@@ -84,11 +87,13 @@ def read_essbase(lines: Iterable[str], *, dimensions: Sequence[str],
             raise DataFileError(f"Line {number} of the data file is not text: " + (
                 "it holds NUL characters (is the file UTF-16 or binary?)." if "\x00" in body
                 else f"it is longer than {MAX_LINE} characters."))
-        result: list[EssbaseRecord] | EssbaseRejection | None = \
-            reader.fast_line(number, body) if reader.fast else None
-        if result is None:
-            result = reader.line(number, body.lstrip("\ufeff") if number == first_line_number
-                                 else body)
+        if reader.fast:
+            cells = reader.fast_line(number, body)
+            if cells is not None:
+                yield from cells
+                continue
+        result = reader.line(number, body.lstrip("\ufeff") if number == first_line_number
+                             else body)
         if isinstance(result, EssbaseRejection):
             yield result
             if stop_on_error:
@@ -132,6 +137,7 @@ class _Reader:
         self.fast = False  # whether fast_line may read the next line
         self.cache: dict[str, int] = {}  # member name -> dimension index
         self.words: dict[str, int] = {}  # the same for unquoted words
+        self.layouts: dict[tuple[int, ...], _Layout] = {}  # for fast_line, by line dimensions
         self.current: list[str] = [""] * len(self.dimensions)
         self.unknown_since = [-1] * len(self.dimensions)  # 0: known; -1: never set; N: line N
         self.ranges: dict[int, list[str]] = {}  # the column ranges, the outermost first
@@ -190,8 +196,9 @@ class _Reader:
             dims = [self.words.get(m, _UNCACHED) for m in members]
             if _UNCACHED in dims:
                 dims = [self.word_dim(m) for m in members]
-        if len(values) != count or not dims or min(dims) < 0 or len(set(dims)) != len(dims) \
-                or (self.ranges and not self.ranges.keys().isdisjoint(dims)):
+        key = tuple(dims)
+        layout = self.layouts.get(key) or self.layout(key)
+        if len(values) != count or not layout:
             return None
         if count == 1 and _PLAIN.fullmatch(values[0]):
             parsed: Sequence[float | None] | str = [float(values[0])]
@@ -200,14 +207,38 @@ class _Reader:
         if isinstance(parsed, str) or parsed[0] == math.inf or parsed[0] == -math.inf:
             return None
         self.block = None
-        current, unknown_since = self.current, self.unknown_since
-        for name, dim in zip(members, dims, strict=True):
-            current[dim], unknown_since[dim] = name, 0
-        if len(dims) + len(self.ranges) == len(self.dimensions):
-            self.row_order = tuple(dims)
-        if any(unknown_since) and self.cells_problem(count):
-            return None
+        if any(self.unknown_since):
+            for dim in key:
+                self.unknown_since[dim] = 0
+            if self.cells_problem(count):
+                return None
+        if callable(layout):  # every dimension named, no columns: the row is the line
+            row = layout(members)
+            self.current, self.row_order = list(row), key
+            return [tuple.__new__(EssbaseRecord, (number, row, parsed[0]))]
+        current = self.current
+        for name, dim in zip(members, key, strict=True):
+            current[dim] = name
+        if layout is _FULL:
+            self.row_order = key
         return self.records(number, parsed)
+
+    def layout(self, dims: tuple[int, ...]) -> _Layout:
+        """What fast_line needs to know of a line's dimensions: _INVALID (it cannot read the
+        line), _PARTIAL, _FULL (every row dimension named), or, when that is all of them,
+        the function that orders the line's members as the dimensions."""
+        size = len(self.dimensions)
+        layout: _Layout = _PARTIAL
+        if not dims or min(dims) < 0 or len(set(dims)) != len(dims) or \
+                not self.ranges.keys().isdisjoint(dims):
+            layout = _INVALID
+        elif len(dims) == size and size > 1:
+            layout = operator.itemgetter(*(dims.index(d) for d in range(size)))
+        elif len(dims) + len(self.ranges) == size:
+            layout = _FULL
+        if len(self.layouts) < _CACHE_LIMIT:
+            self.layouts[dims] = layout
+        return layout
 
     def word_dim(self, word: str) -> int:
         """The dimension of an unquoted word that the general path reads as a member, else
@@ -355,6 +386,7 @@ class _Reader:
             if len(names) > 1:
                 self.ranges[dim], self.columns_unknown_since = names, 0
         self.columns = list(itertools.product(*self.ranges.values()))
+        self.layouts.clear()
         return []
 
     def set_row(self, number: int, members: list[str], dims: list[int],
