@@ -187,6 +187,13 @@ def _spawn_worker(settings: Settings, index: int) -> subprocess.Popen[bytes]:
 def _run_http(settings: Settings) -> None:
     os.environ.update(settings.to_env())
     os.environ["EPMJOBS_DIE_WITH_PARENT"] = "1"
+    if settings.api_processes > 1:  # /metrics sums the poll latency of every API process
+        import shutil
+
+        metrics_dir = settings.data_dir / "run" / f"metrics-{os.getpid()}"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     try:
         from granian.constants import Interfaces
         from granian.log import LogLevels

@@ -76,6 +76,11 @@ class Database:
         with self._reader.connect() as conn:
             yield conn
 
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (readiness)."""
+        with self.reading() as conn:
+            conn.exec_driver_sql("SELECT 1").scalar()
+
     def raw_sqlite(self) -> sqlite3.Connection:
         """This thread's own read-only stdlib connection: the status poll's hot path."""
         conn: sqlite3.Connection | None = getattr(self._local, "raw", None)

@@ -154,6 +154,8 @@ class FileRepository(Protocol):
                       file_size: int | None) -> FileInfo | None: ...
     def temporary(self, suffix: str = "") -> Path: ...
     def publish(self, temporary: Path, name: str) -> FileInfo: ...
+    def check(self) -> None:
+        """Raise unless the repository can be reached (readiness)."""
 
 
 def make_file_repository(settings: Settings) -> FileRepository:
@@ -229,6 +231,10 @@ class LocalFileRepository:
     def pending_uploads(self) -> int:
         """Hidden part files of unfinished uploads (tests, operations)."""
         return sum(1 for _ in (self.root / _UPLOADS).iterdir())
+
+    def check(self) -> None:
+        if not os.access(self.root / _UPLOADS, os.W_OK):
+            raise OSError(f"the file repository {self.root} is not writable")
 
     # -- uploads ---------------------------------------------------------------------
 

@@ -18,7 +18,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from epmjobs.jobs.model import ChildJob, Job, JobMessage, MessageType, Page
 from epmjobs.jobs.status import ACTIVE_STATUSES, JobStatus
@@ -69,6 +80,15 @@ class Claim:
 
     job: Job | None
     ended: bool
+
+
+@dataclass(frozen=True)
+class JobStats:
+    job_type: str
+    status: JobStatus
+    count: int
+    seconds: float  # total run time of the ended ones
+    at_most: tuple[int, ...]  # ended jobs that ran at most each bound (cumulative)
 
 
 @dataclass(frozen=True)
@@ -284,6 +304,31 @@ class JobStore:
                                  .values(worker_id=None, heartbeat_at=None))
                     requeued.append(job_id)
         return ReapResult(requeued, failed, cancelled)
+
+    # -- statistics (/metrics) -------------------------------------------------------
+
+    def stats(self, bounds: Sequence[float]) -> list[JobStats]:
+        """Per job type and status: how many jobs, and for ended ones how many ran at most
+        each of ``bounds`` seconds (a cumulative histogram) and their total run time.
+        One pass over the table: meant to be cached by its caller."""
+        duration = jobs.c.ended_at - func.coalesce(jobs.c.started_at, jobs.c.submitted_at)
+        ended = jobs.c.ended_at.is_not(None)
+        buckets = [func.sum(case((and_(ended, duration <= b), 1), else_=0)) for b in bounds]
+        query = (select(jobs.c.job_type, jobs.c.status, func.count(),
+                        func.sum(case((ended, duration), else_=0.0)), *buckets)
+                 .group_by(jobs.c.job_type, jobs.c.status))
+        with self.db.reading() as conn:
+            rows = conn.execute(query).all()
+        return [JobStats(r[0], JobStatus(r[1]), int(r[2]), float(r[3] or 0.0),
+                         tuple(int(v or 0) for v in r[4:])) for r in rows]
+
+    def queue_depth(self) -> dict[str, int]:
+        """The embedded queue: jobs waiting for a worker, and jobs a worker holds."""
+        held = case((jobs.c.worker_id.is_(None), "queued"), else_="running")
+        with self.db.reading() as conn:
+            rows = conn.execute(select(held, func.count()).where(jobs.c.status.in_(_ACTIVE))
+                                .group_by(held)).all()
+        return {str(r[0]): int(r[1]) for r in rows}
 
     # -- messages and child jobs ----------------------------------------------------
 

@@ -133,6 +133,9 @@ class S3FileRepository:
         info = self.stat(name)
         self.client.delete_object(Bucket=self.bucket, Key=self._key(info.name))
 
+    def check(self) -> None:
+        self.client.head_bucket(Bucket=self.bucket)
+
     def used_bytes(self) -> int:
         return sum(f.size for f in self.list())
 
