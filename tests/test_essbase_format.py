@@ -567,3 +567,17 @@ def test_the_fast_path_reads_what_the_general_path_reads(lines: list[str]) -> No
         result = general.line(number, line)
         expected += [result] if isinstance(result, EssbaseRejection) else result
     assert read("\n".join(lines), delimiter=" ") == expected
+
+
+def test_the_docs_examples_read_as_the_docs_say() -> None:
+    from pathlib import Path
+    doc = (Path(__file__).parent.parent / "docs" / "essbase-data-format.md").read_text()
+    blocks = [b.split("```", 1)[0].strip("\n") for b in doc.split("```\n")[1::2]]
+    first, cell_list, carried, header = blocks[:4]
+    got = cells(first)
+    assert len(got) == 9
+    assert got[("Mar", "Sales", "100-10", "New York", "Actual")] is None
+    assert got[("Feb", "COGS", "100-20", "Ohio", "Actual")] == -12.0
+    assert list(cells(cell_list).values()) == [25.0, 26.0]
+    assert cells(carried)[("Jan", "Sales", "100-10", "Ohio", "Actual")] == 12.0
+    assert cells(header)[("Mar", "Sales", "100-20", "Texas", "Actual")] == 115.0
