@@ -456,6 +456,8 @@ def test_writer_contract_violations_raise() -> None:
     with pytest.raises(ValueError, match="distinct column members"):
         list(write_essbase([], dimensions=DIMS, column_dimension="Year",
                            column_members=["Jan", "jan"]))
+    with pytest.raises(ValueError, match="need a column dimension"):
+        list(write_essbase([], dimensions=DIMS, column_members=["Jan"]))
     with pytest.raises(ValueError, match="delimiter"):
         list(write_essbase([], dimensions=DIMS, delimiter="x"))
     with pytest.raises(DataFileError, match="cannot be used"):

@@ -75,8 +75,9 @@ def read_essbase(lines: Iterable[str], *, dimensions: Sequence[str],
 
     ``dimension_of(name)`` names the dimension of a member (None when unknown).
     ``missing_tokens`` adds to ``#Mi``/``#Missing`` (all compared case-insensitively).
-    ``delimiter``: None detects it on the first line (comma when commas separate fields
-    there, else spaces and tabs); ``" "`` spaces and tabs; else a field delimiter (``","``).
+    ``delimiter``: None detects it on the first line of two tokens (comma when commas
+    separate fields there, else spaces and tabs); ``" "`` spaces and tabs; else a field
+    delimiter such as ``","`` or a tab (fields may then hold spaces unquoted).
     ``stop_on_error`` ends the reading at the first rejection, as Essbase aborts."""
     reader = _Reader(dimensions, dimension_of, missing_tokens, delimiter)
     number = first_line_number - 1
@@ -542,6 +543,8 @@ def write_essbase(rows: Iterable[tuple[Sequence[str], Iterable[float | None]]], 
         raise ValueError(f"The delimiter {delimiter!r} is not one of space, tab , ; |.")
     width, count = len(dimensions), 1
     quote = _Quoter()
+    if column_dimension is None and column_members:
+        raise ValueError("Column members need a column dimension.")
     if column_dimension is not None:
         folded = {m.casefold() for m in column_members}
         if column_dimension not in dimensions or not column_members or \
