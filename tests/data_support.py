@@ -8,7 +8,7 @@ from typing import Any
 from epmjobs.planning.cube.model import cube_model
 from epmjobs.system import System
 
-POV = "FY24,Actual,Working,USD,P010"
+POV = "FY24,Actual,Working,USD,P100"
 PLAN1 = ("Account", "Period", "Years", "Scenario", "Version", "Currency", "Entity", "Product")
 
 

@@ -305,16 +305,21 @@ def test_admin_mode_flips_in_list_and_item_after_an_administration_mode_job(
 
 VISION_DEFINITIONS = [
     {"jobType": "CLEAR_CUBE", "jobName": "ClearPlan1", "planTypeName": "Plan1", "links": None},
+    {"jobType": "CLEAR_CUBE", "jobName": "ClearPlan1Forecast", "planTypeName": "Plan1",
+     "links": None},
     {"jobType": "CUBE_REFRESH", "jobName": "RefreshDB", "planTypeName": None, "links": None},
+    {"jobType": "EXPORT_DATA", "jobName": "ExportPlan1Actuals", "planTypeName": "Plan1",
+     "links": None},
     {"jobType": "EXPORT_METADATA", "jobName": "ExportMetadata", "planTypeName": None,
      "links": None},
+    {"jobType": "IMPORT_DATA", "jobName": "LoadPlan1", "planTypeName": "Plan1", "links": None},
     {"jobType": "IMPORT_METADATA", "jobName": "ImportMetadata", "planTypeName": None,
      "links": None},
     {"jobType": "PLAN_TYPE_MAP", "jobName": "Plan1ToReporting", "planTypeName": "Plan1",
      "links": None},
     {"jobType": "SORT_MEMBERS", "jobName": "SortProducts", "planTypeName": None, "links": None},
 ]
-REFRESH_ONLY = [VISION_DEFINITIONS[1]]
+REFRESH_ONLY = [VISION_DEFINITIONS[2]]
 
 
 def definitions_body(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -1147,7 +1152,8 @@ def test_job_definition_put_replaces_a_definition_with_the_same_name(client) -> 
     listed = client.get(f"{VISION}/jobdefinitions", params={"q": '{"jobType":"CLEAR_CUBE"}'},
                         auth=ADMIN).json()
     assert listed["items"] == [{"jobType": "CLEAR_CUBE", "jobName": "ClearPlan1",
-                                "planTypeName": "Plan2", "links": None}]
+                                "planTypeName": "Plan2", "links": None},
+                               VISION_DEFINITIONS[1]]
 
 
 def test_job_definition_delete_accepts_any_type_spelling_and_name_case(client) -> None:

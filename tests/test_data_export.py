@@ -9,8 +9,8 @@ from epmjobs.jobs.runner import Worker
 from epmjobs.system import System
 from metadata_support import download, read_zip, record, submit, upload
 
-POV = "4110,FY24,Actual,Working,USD,P010"
-POV2 = "4120,FY24,Actual,Working,USD,P010"
+POV = "4110,FY24,Actual,Working,USD,P100"
+POV2 = "4120,FY24,Actual,Working,USD,P100"
 
 
 def run(client, worker: Worker, body: dict) -> dict:  # type: ignore[type-arg]
@@ -37,23 +37,23 @@ def test_export_writes_the_planning_layout_and_suppresses_missing_rows(
         client, worker: Worker) -> None:
     seed(client, worker)
     text = export(client, worker, rowMembers="E110,E120,E130", columnMembers="Jan,Feb,Mar",
-                  povMembers="4110,FY24,Actual,Working,USD,P010")
+                  povMembers="4110,FY24,Actual,Working,USD,P100")
     assert text == (
         "Entity,Jan,Feb,Mar,Point-of-View,Data Load Cube Name\n"
-        'E110,10.0,20.0,,"4110,FY24,Actual,Working,USD,P010",Plan1\n'
-        'E120,1.25,,,"4110,FY24,Actual,Working,USD,P010",Plan1\n')
+        'E110,10.0,20.0,,"4110,FY24,Actual,Working,USD,P100",Plan1\n'
+        'E120,1.25,,,"4110,FY24,Actual,Working,USD,P100",Plan1\n')
 
 
 def test_export_options_missing_text_decimals_tab_and_several_row_dimensions(
         client, worker: Worker) -> None:
     seed(client, worker)
     text = export(client, worker, rowMembers="E110, 4110, 4120", columnMembers="Jan,Feb",
-                  povMembers="FY24,Actual,Working,USD,P010", customMissingValue="#MI",
+                  povMembers="FY24,Actual,Working,USD,P100", customMissingValue="#MI",
                   exportDataDecimalScale=0, delimiter="tab")
     assert text.splitlines() == [
         "Entity\tJan\tFeb\tPoint-of-View\tData Load Cube Name",
-        "E110\t10.0\t20.0\t4110,FY24,Actual,Working,USD,P010\tPlan1",
-        "E110\t0.0\t3.0\t4120,FY24,Actual,Working,USD,P010\tPlan1"]
+        "E110\t10.0\t20.0\t4110,FY24,Actual,Working,USD,P100\tPlan1",
+        "E110\t0.0\t3.0\t4120,FY24,Actual,Working,USD,P100\tPlan1"]
 
 
 def test_dynamic_members_are_evaluated_when_asked(client, worker: Worker) -> None:
@@ -73,6 +73,7 @@ def test_export_then_clear_then_import_reproduces_the_cube(client, worker: Worke
     assert before
     export(client, worker, rowMembers="ILvl0Descendants(Entity)",
            columnMembers="ILvl0Descendants(Period)", povMembers="")
+    assert len(before) > 39_000  # the demo data and the seed
     assert run(client, worker, {"jobType": "CLEAR_CUBE", "jobName": "ClearPlan1"})[
         "status"] == 0
     assert cube_cells(system) == {}

@@ -22,7 +22,7 @@ from metadata_support import (
 )
 
 ACCT = "4110"
-POV = "4110,FY24,Actual,Working,USD,P010"
+POV = "4110,FY24,Actual,Working,USD,P100"
 
 
 def load(client, worker: Worker, name: str, text: str | bytes, **params) -> int:  # type: ignore[no-untyped-def]
@@ -112,7 +112,7 @@ def test_missing_clears_a_cell_and_load_modes_accumulate_or_subtract(
 
 def test_essbase_format_loads_into_the_named_cube(client, worker: Worker,
                                                   system: System) -> None:
-    text = ('"4110" "FY24" "Actual" "Working" "USD" "P010" "Jan" "E110" 12.5\n'
+    text = ('"4110" "FY24" "Actual" "Working" "USD" "P100" "Jan" "E110" 12.5\n'
             '"E120" 7\n'
             '"E999" 1\n')
     job_id = load(client, worker, "essbase.txt", text, cube="Plan1")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from epmjobs.appfile import create_application, load_file
 from epmjobs.demo import VISION_FILE
+from epmjobs.demo.vision_data import seed_vision_data
 from epmjobs.security.passwords import generate_password, hash_password
 from epmjobs.security.roles import Role
 from epmjobs.storage import migrate
@@ -37,5 +38,6 @@ def bootstrap(system: System, *, auto_migrate: bool = True) -> BootstrapReport:
     seeded = False
     if settings.seed_demo and not system.stores.apps.all():
         create_application(system, load_file(VISION_FILE))
+        seed_vision_data(system, "Vision")
         seeded = True
     return BootstrapReport(created, generated, seeded)
