@@ -291,11 +291,13 @@ def test_column_rejections() -> None:
             'Sales "100-10" Ohio Actual 1 2\n'
             'Sales "100-10" Ohio Actual 1 2 3 4\n'
             'Jan Sales "100-10" Ohio Actual 1 2 3\n'
-            'Sales "100-10" Ohio Actual 1 2 3\n')
+            'Sales "100-10" Ohio Actual 1 2 3\n'
+            'Sales "100-10" Ohio Actual 1\n')
     assert rejections(text) == [
         (2, "2 values for 3 columns (Jan, Feb, Mar)."),
         (3, "4 values for 3 columns (Jan, Feb, Mar)."),
-        (4, '"Jan" is a member of Year, whose members the header gives as columns.')]
+        (4, '"Jan" is a member of Year, whose members the header gives as columns.'),
+        (6, "1 value for 3 columns (Jan, Feb, Mar).")]
     assert len(cells("Jan Feb Mar\n" + 'Sales "100-10" Ohio Actual 1 2 3\n' * 2)) == 3
 
 

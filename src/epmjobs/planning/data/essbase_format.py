@@ -455,7 +455,8 @@ class _Reader:
             return f"{count} values where one is expected: without a header line of column " \
                    "members a line holds one value."
         shown = ", ".join(" ".join(c) for c in self.columns[:3])
-        return f"{count} values for {expected} columns ({shown}{', ...' if expected > 3 else ''})."
+        return f"{count} value{'s' * (count != 1)} for {expected} columns " \
+               f"({shown}{', ...' if expected > 3 else ''})."
 
     def records(self, number: int, values: Sequence[float | None]) -> list[EssbaseRecord]:
         new = tuple.__new__  # EssbaseRecord(...) without NamedTuple's slower __new__
