@@ -200,38 +200,6 @@ class JobService:
 
     def get(self, principal: Principal, app_name: str | None, job_id: int) -> Job:
         """A job by id; with ``app_name`` it must belong to that application."""
-        job = self._find(principal, app_name, job_id)
-        control = self.control
-        return job if control is None else control.progression.visible(job)
-
-    async def poll(self, principal: Principal, app_name: str, job_id: int) -> Job:
-        """Oracle's status poll under the control API: ``get``, counted by the progression
-        rules; a poll that releases a job waits (bounded) for its real end."""
-        job = self._find(principal, app_name, job_id)
-        control = self.control
-        if control is None:
-            return job
-        verdict = control.progression.on_poll(job_id)
-        if verdict is Verdict.HOLD:
-            return held_view(job)
-        if verdict is Verdict.RELEASE:
-            if not job.is_terminal:
-                bound = min(RELEASE_WAIT_SECONDS, self.system.settings.wait_max_seconds)
-                job = await self._until_ended(job, bound)
-            if job.is_terminal:
-                control.progression.ended(job_id)
-        return job
-
-    async def _until_ended(self, job: Job, timeout: float) -> Job:
-        deadline = time.monotonic() + timeout
-        step = _WAIT_FIRST_STEP
-        while not job.is_terminal and time.monotonic() < deadline:
-            await asyncio.sleep(min(step, max(0.0, deadline - time.monotonic())))
-            step = min(step * 1.5, _WAIT_STEP)
-            job = self.jobs.get(job.job_id) or job
-        return job
-
-    def _find(self, principal: Principal, app_name: str | None, job_id: int) -> Job:
         job = self.jobs.get(job_id)
         if job is None or (app_name is not None and job.application.casefold()
                            != app_name.strip().casefold()):
@@ -241,6 +209,37 @@ class JobService:
         if not principal.is_admin:
             policy.require_job_access(principal, job)
             self._open(principal, job.application)
+        if self.control is not None:
+            return self.control.progression.visible(job)
+        return job
+
+    async def poll(self, principal: Principal, app_name: str, job_id: int) -> Job:
+        """Oracle's status poll under the control API: ``get``, counted by the progression
+        rules; a poll that releases a job waits (bounded) for its real end."""
+        job = self.get(principal, app_name, job_id)
+        control = self.control
+        if control is None:
+            return job
+        verdict = control.progression.on_poll(job_id)
+        if verdict is Verdict.PASS:
+            return job
+        job = self.jobs.get(job_id) or job  # as it really is, not as held
+        if verdict is Verdict.HOLD:
+            return held_view(job)
+        if not job.is_terminal:
+            bound = min(RELEASE_WAIT_SECONDS, self.system.settings.wait_max_seconds)
+            job = await self._until_ended(job, bound)
+        if job.is_terminal:
+            control.progression.ended(job_id)
+        return job
+
+    async def _until_ended(self, job: Job, timeout: float) -> Job:
+        deadline = time.monotonic() + timeout
+        step = _WAIT_FIRST_STEP
+        while not job.is_terminal and time.monotonic() < deadline:
+            await asyncio.sleep(min(step, max(0.0, deadline - time.monotonic())))
+            step = min(step * 1.5, _WAIT_STEP)
+            job = self.jobs.get(job.job_id) or job
         return job
 
     def details(self, principal: Principal, app_name: str, job_id: int,

@@ -39,7 +39,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default=["Vision"])
 
 
-def _configured(config: pytest.Config) -> tuple[Any, ...]:
+def configured_applications(config: pytest.Config) -> tuple[Any, ...]:
     found: list[Any] = []
     for line in config.getini(INI):
         path = config.rootpath / line
@@ -50,7 +50,7 @@ def _configured(config: pytest.Config) -> tuple[Any, ...]:
 @pytest.fixture
 def epmjobs_applications(request: pytest.FixtureRequest) -> tuple[Any, ...]:
     """The applications the epmjobs servers start with (override to choose others)."""
-    return _configured(request.config)
+    return configured_applications(request.config)
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def epmjobs_live_server_session(
     from epmjobs.testing.servers import LiveServer
 
     folder = tmp_path_factory.mktemp("epmjobs-live")
-    with LiveServer(folder / "data", *_configured(request.config)) as server:
+    with LiveServer(folder / "data", *configured_applications(request.config)) as server:
         yield server
 
 
@@ -91,6 +91,6 @@ def epmjobs_live_server(epmjobs_live_server_session: LiveServer,
                         request: pytest.FixtureRequest) -> LiveServer:
     server = epmjobs_live_server_session
     server.fresh()
-    if epmjobs_applications != _configured(request.config):
+    if epmjobs_applications != configured_applications(request.config):
         server.control.reset(*epmjobs_applications)
     return server
