@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis import Case
+from schemathesis.python.asgi import shutdown_lifespans
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from conftest import ADMIN, PASSWORD, ROLE_USERS
-from epmjobs.api.app import control_api_from_env, create_app
+from conftest import ADMIN, PASSWORD, ROLE_USERS, make_settings
+from epmjobs.api.app import control_api_from_env, create_app, openapi_document
 from epmjobs.api.fastpath import PollFastPath
 from epmjobs.api.routes import control, planning
+from epmjobs.bootstrap import bootstrap
 from epmjobs.jobs.types import CATALOG, implementation
 from epmjobs.security.roles import Role
 from epmjobs.system import System
@@ -139,3 +147,38 @@ def test_the_state_lists_what_is_in_force(enabled: TestClient) -> None:
 def test_a_post_without_a_body_is_an_empty_object(enabled: TestClient) -> None:
     answer = enabled.post(f"{ROOT}/reset", auth=ADMIN)
     assert answer.json() == {"applications": []}
+
+
+# -- fuzzing the control API against its documented shapes --------------------------------
+
+CONTROL_SCHEMA = schemathesis.openapi.from_dict(
+    json.loads(openapi_document(control_api=True)),
+    config=schemathesis.Config.from_dict({
+        "seed": 20260207,
+        "generation": {"mode": "all", "max-examples": 8, "deterministic": True,
+                       "database": "none"},
+        "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True},
+                   "fuzzing": {"enabled": True}, "stateful": {"enabled": False}},
+        "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
+    })).include(path_regex="^/epmjobs/v1/control")
+AUTH = {"Authorization": "Basic " + base64.b64encode(":".join(ADMIN).encode()).decode()}
+
+
+@pytest.fixture(scope="module")
+def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Starlette]:
+    system = System(make_settings(tmp_path_factory.mktemp("control-fuzz") / "data"))
+    bootstrap(system)
+    yield create_app(system, control_api=True)
+    shutdown_lifespans()
+    system.close()
+
+
+@CONTROL_SCHEMA.parametrize()
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_control_answers_are_documented_whatever_the_input(case: Case,
+                                                           fuzzed_app: Starlette) -> None:
+    from schemathesis import checks
+
+    case.call_and_validate(app=fuzzed_app, headers=AUTH, checks=[
+        checks.not_a_server_error, checks.status_code_conformance,
+        checks.content_type_conformance, checks.response_schema_conformance])

@@ -29,7 +29,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from conftest import ADMIN, PASSWORD, ROLE_USERS, add_role_users, make_settings
-from epmjobs.api.app import OPENAPI_FILE, create_app
+from epmjobs.api.app import OPENAPI_FILE, create_app, openapi_document
 from epmjobs.bootstrap import bootstrap
 from epmjobs.jobs.model import ChildJob, JobMessage, MessageType
 from epmjobs.jobs.runner import Worker
@@ -52,11 +52,13 @@ OCTETS = {"Content-Type": "application/octet-stream"}
 
 
 def load_document() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+    """What a server with the control API on serves: the file plus the control API."""
+    document: dict[str, Any] = json.loads(openapi_document(control_api=True))
     return document
 
 
 DOCUMENT = load_document()
+BASE_DOCUMENT: dict[str, Any] = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
 REGISTRY: Registry = Registry().with_resource(
     DOC_URI, Resource.from_contents(DOCUMENT, default_specification=DRAFT202012))
 
@@ -152,6 +154,7 @@ def api(client: TestClient) -> Api:
 def test_document_is_valid_openapi_3_1() -> None:
     assert DOCUMENT["openapi"].startswith("3.1.")
     validate_openapi(DOCUMENT)
+    validate_openapi(BASE_DOCUMENT)  # the one a server without the control API serves
 
 
 def test_every_component_schema_is_valid_json_schema_2020_12() -> None:
@@ -162,13 +165,14 @@ def test_every_component_schema_is_valid_json_schema_2020_12() -> None:
             raise AssertionError(f"components/schemas/{name}: {exc}") from exc
 
 
-def test_every_local_ref_resolves_and_every_schema_is_used() -> None:
-    text = json.dumps(DOCUMENT)
+@pytest.mark.parametrize("document", [DOCUMENT, BASE_DOCUMENT], ids=["control", "base"])
+def test_every_local_ref_resolves_and_every_schema_is_used(document: dict[str, Any]) -> None:
+    text = json.dumps(document)
     refs = set(re.findall(r'"\$ref": "(#[^"]+)"', text))
     for ref in refs:
         resolve({"$ref": ref})
     for kind in ("schemas", "parameters", "responses"):
-        for name in DOCUMENT["components"][kind]:
+        for name in document["components"][kind]:
             assert f"#/components/{kind}/{name}" in refs, f"components/{kind}/{name} is unused"
 
 
@@ -214,15 +218,23 @@ def test_served_document_is_the_file(client: TestClient) -> None:
     response = client.get("/openapi.json")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == DOCUMENT
+    assert response.json() == BASE_DOCUMENT
+    assert not any(path.startswith(CTL) for path in BASE_DOCUMENT["paths"])
+
+
+def test_with_the_control_api_the_document_has_it_too(system: System) -> None:
+    with TestClient(create_app(system, control_api=True)) as client:
+        assert client.get("/openapi.json").json() == DOCUMENT
+    assert {t["name"] for t in DOCUMENT["tags"]} - {t["name"] for t in BASE_DOCUMENT["tags"]} \
+        == {"epmjobs control (test double)"}
 
 
 # -- 2. the document and the route table agree ------------------------------------------
 
 
-def route_operations(system: System) -> set[tuple[str, str]]:
+def route_operations(system: System, control_api: bool = True) -> set[tuple[str, str]]:
     operations = set()
-    for route in create_app(system, control_api=True).routes:
+    for route in create_app(system, control_api=control_api).routes:
         assert isinstance(route, Route), f"unexpected route kind {route!r}"
         methods = set(route.methods or ())
         if "GET" in methods:
@@ -232,8 +244,8 @@ def route_operations(system: System) -> set[tuple[str, str]]:
     return operations
 
 
-def document_operations() -> set[tuple[str, str]]:
-    return {(path, method) for path, item in DOCUMENT["paths"].items()
+def document_operations(document: dict[str, Any] | None = None) -> set[tuple[str, str]]:
+    return {(path, method) for path, item in (document or DOCUMENT)["paths"].items()
             for method in item if method in METHODS}
 
 
@@ -242,6 +254,9 @@ def test_every_route_is_documented_and_every_documented_operation_is_routed(
     routes, documented = route_operations(system), document_operations()
     assert routes - documented == set(), "routes missing from openapi.json"
     assert documented - routes == set(), "openapi.json documents operations with no route"
+    off = {op for op in route_operations(system, control_api=False)
+           if not op[0].startswith(CTL)}  # the 404 catch-all of the control paths
+    assert off == document_operations(BASE_DOCUMENT)
 
 
 def test_path_parameters_match_the_route_templates() -> None:

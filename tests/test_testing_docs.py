@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from epmjobs.api.app import OPENAPI_FILE
+from epmjobs.api.app import openapi_document
 from epmjobs.testing import LiveServer
 from epmjobs.testing.plugin import configured_applications
 
@@ -136,7 +136,7 @@ def test_the_batch_example_stops_at_the_failed_job(epmjobs_live_server: LiveServ
 
 
 def test_the_control_table_names_every_control_operation() -> None:
-    document = json.loads(OPENAPI_FILE.read_text())
+    document = json.loads(openapi_document(control_api=True))
     section = TEXT[TEXT.index("## The control API"):TEXT.index("### Progression")]
     for path, item in document["paths"].items():
         if path.startswith("/epmjobs/v1/control"):

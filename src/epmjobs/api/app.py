@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from epmjobs.api.errors import HANDLERS
 from epmjobs.api.fastpath import PollFastPath
@@ -21,12 +22,27 @@ from epmjobs.settings import Settings
 from epmjobs.system import System
 
 OPENAPI_FILE = Path(__file__).parent / "openapi.json"
+CONTROL_OPENAPI_FILE = Path(__file__).parent / "openapi-control.json"
 CONTROL_API_VARIABLE = "EPMJOBS_CONTROL_API"
 log = logging.getLogger("epmjobs.api")
 
 
 async def openapi(request: Request) -> Response:
     return Response(OPENAPI_FILE.read_bytes(), media_type="application/json")
+
+
+def openapi_document(control_api: bool) -> bytes:
+    """The served contract: ``openapi.json``, plus the control API's part when it is on
+    (a server documents exactly what it serves)."""
+    base = OPENAPI_FILE.read_bytes()
+    if not control_api:
+        return base
+    document, extra = orjson.loads(base), orjson.loads(CONTROL_OPENAPI_FILE.read_bytes())
+    document["tags"] += extra["tags"]
+    document["paths"].update(extra["paths"])
+    for kind, items in extra["components"].items():
+        document["components"][kind].update(items)
+    return orjson.dumps(document)
 
 
 def create_app(system: System, control_api: bool = False) -> Starlette:
@@ -38,10 +54,8 @@ def create_app(system: System, control_api: bool = False) -> Starlette:
         yield
         system.close()
 
-    routes = [*planning.routes, *extensions.routes, *interop.routes,
-              Route("/openapi.json", openapi, methods=["GET"])]
-    routes += control.routes if control_api else control.disabled_routes
-    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
+    app = Starlette(routes=_routes(control_api), exception_handlers=HANDLERS,
+                    lifespan=lifespan)
     if control_api:
         _with_control(app, system)
     else:
@@ -49,6 +63,20 @@ def create_app(system: System, control_api: bool = False) -> Starlette:
     app.router.redirect_slashes = False  # a 404 JSON answer, never an empty redirect
     app.state.system = system
     return app
+
+
+def _routes(control_api: bool) -> list[BaseRoute]:
+    routes: list[BaseRoute] = [*planning.routes, *extensions.routes, *interop.routes]
+    if not control_api:
+        return [*routes, Route("/openapi.json", openapi, methods=["GET"]),
+                *control.disabled_routes]
+    document = openapi_document(True)
+
+    async def openapi_with_control(request: Request) -> Response:
+        return Response(document, media_type="application/json")
+
+    return [*routes, Route("/openapi.json", openapi_with_control, methods=["GET"]),
+            *control.routes]
 
 
 def _with_control(app: Starlette, system: System) -> None:
