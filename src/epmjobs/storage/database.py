@@ -81,6 +81,32 @@ class Database:
         with self.reading() as conn:
             conn.exec_driver_sql("SELECT 1").scalar()
 
+    def raw_postgres(self) -> Any:
+        """This thread's own autocommit psycopg connection with server-side prepared
+        statements: the status poll's hot path on PostgreSQL (no pool checkout, no
+        pre-ping, no SQL compilation: one round trip)."""
+        conn = getattr(self._local, "raw_pg", None)
+        if conn is None or conn.closed:
+            import psycopg
+
+            conn = psycopg.connect(self.libpq_url, autocommit=True, prepare_threshold=0)
+            self._local.raw_pg = conn
+        return conn
+
+    def forget_raw_postgres(self) -> None:
+        """Drop this thread's hot-path connection (after it failed); the next read
+        opens a new one."""
+        conn = getattr(self._local, "raw_pg", None)
+        self._local.raw_pg = None
+        if conn is not None:
+            conn.close()
+
+    @property
+    def libpq_url(self) -> str:
+        """This database's URL as libpq (psycopg, procrastinate) takes it."""
+        return make_url(self.url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+
     def raw_sqlite(self) -> sqlite3.Connection:
         """This thread's own read-only stdlib connection: the status poll's hot path."""
         conn: sqlite3.Connection | None = getattr(self._local, "raw", None)
@@ -98,6 +124,8 @@ class Database:
         if raw is not None:
             raw.close()
             self._local.raw = None
+        if getattr(self._local, "raw_pg", None) is not None:
+            self.forget_raw_postgres()
         self.engine.dispose()
 
 

@@ -49,6 +49,7 @@ _RAW_GET_JOB = (
     " FROM jobs j JOIN applications a ON a.application_id = j.application_id"
     " WHERE j.job_id = ?"
 )
+_PG_GET_JOB = _RAW_GET_JOB.replace("?", "%s")
 _ACTIVE = [int(s) for s in ACTIVE_STATUSES]
 _RAW_ANY_QUEUED = "SELECT 1 FROM jobs WHERE status = -1 AND worker_id IS NULL LIMIT 1"
 _QUEUED = jobs.alias("queued")
@@ -119,11 +120,28 @@ class JobStore:
         if self.db.is_sqlite:
             row = self.db.raw_sqlite().execute(_RAW_GET_JOB, (job_id,)).fetchone()
             return None if row is None else _job(row)
+        if self.db.dialect == "postgresql":
+            return self._get_postgres(job_id)
         with self.db.reading() as conn:
             found = conn.execute(
                 select(*_JOB_COLUMNS).select_from(_JOB_FROM).where(jobs.c.job_id == job_id)
             ).first()
         return None if found is None else _job(found)
+
+    def _get_postgres(self, job_id: int) -> Job | None:
+        """One prepared statement on this thread's own connection; a connection that
+        broke (a database restart) is replaced once."""
+        import psycopg
+
+        for attempt in (1, 2):
+            try:
+                row = self.db.raw_postgres().execute(_PG_GET_JOB, (job_id,)).fetchone()
+                return None if row is None else _job(row)
+            except psycopg.OperationalError:
+                self.db.forget_raw_postgres()
+                if attempt == 2:
+                    raise
+        return None
 
     def search(self, flt: JobFilter, offset: int, limit: int) -> Page[Job]:
         query = select(*_JOB_COLUMNS).select_from(_JOB_FROM)
@@ -169,6 +187,7 @@ class JobStore:
         if not self.db.is_sqlite:
             candidate = candidate.with_for_update(of=_QUEUED, skip_locked=True)
         with self.db.transaction() as conn:
+            self._fast_commit(conn)
             claimed = conn.execute(
                 update(jobs)
                 .where(jobs.c.job_id == candidate.scalar_subquery(), jobs.c.worker_id.is_(None),
@@ -192,6 +211,7 @@ class JobStore:
                                      other.status.in_(_ACTIVE), other.worker_id.is_not(None),
                                      other.job_id != jobs.c.job_id)
         with self.db.transaction() as conn:
+            self._fast_commit(conn)
             claimed = conn.execute(
                 update(jobs)
                 .where(jobs.c.job_id == job_id, jobs.c.worker_id.is_(None),
@@ -209,6 +229,14 @@ class JobStore:
                 select(*_JOB_COLUMNS).select_from(_JOB_FROM).where(jobs.c.job_id == job_id)
             ).one()
         return Claim(_job(found), ended=False)
+
+    def _fast_commit(self, conn: Connection) -> None:
+        """PostgreSQL: this transaction need not wait for its WAL flush. Only for claims and
+        heartbeats: losing one in a database crash loses no job (the claim's job is
+        still queued, or recovered like any whose holder stopped), while a job's end, with
+        its effects, always waits for the flush."""
+        if not self.db.is_sqlite:
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
 
     def release(self, job_id: int, worker_id: str) -> bool:
         """Hand a held job back to the queue uncounted (its worker is shutting down and
@@ -228,6 +256,7 @@ class JobStore:
         if not held:
             return
         with self.db.transaction() as conn:
+            self._fast_commit(conn)
             conn.execute(update(jobs).where(tuple_(jobs.c.job_id, jobs.c.worker_id).in_(held))
                          .values(heartbeat_at=now))
 
