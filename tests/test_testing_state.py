@@ -197,3 +197,18 @@ def test_postgresql_resets_but_refuses_snapshots(postgres_double: httpx.Client) 
 
 def test_vision_is_the_built_in_definition() -> None:
     assert json.loads(VISION_FILE.read_text())["name"] == "Vision"
+
+
+def test_a_user_the_snapshot_does_not_have_is_refused_at_once(
+        epmjobs_server: InProcessServer) -> None:
+    from epmjobs.security.passwords import hash_password
+
+    epmjobs_server.control.snapshot("before-bob")
+    epmjobs_server.system.stores.users.add("bob", "Service Administrator",
+                                           hash_password("bob-pw"), 0.0)
+    with epmjobs_server.http(auth=("bob", "bob-pw")) as bob:
+        assert bob.get("/HyperionPlanning/rest/v3").status_code == 200
+        epmjobs_server.control.restore("before-bob")
+        assert bob.get("/HyperionPlanning/rest/v3").status_code == 401
+    with epmjobs_server.http() as admin:  # whose credentials the restore did not change
+        assert admin.get("/HyperionPlanning/rest/v3").status_code == 200

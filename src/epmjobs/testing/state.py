@@ -9,7 +9,9 @@ refused before anything is deleted. It works on SQLite and PostgreSQL alike.
 database (SQLite's online backup) and of the file repository folder, kept under
 ``<data dir>/snapshots/<name>``. Restoring copies both back; jobs that were running when
 the snapshot was taken are queued again (nothing of them had committed). Take snapshots
-while no job runs: the two copies are not taken in one instant.
+while no job runs: the two copies are not taken in one instant. Credentials verified
+before a restore stay verified unless the snapshot's users or grants differ (bearer
+tokens follow decision D10's few seconds).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from epmjobs.jobs.parameters import shown
 from epmjobs.settings import Settings
 from epmjobs.storage import migrate
 from epmjobs.storage.files import LocalFileRepository
+from epmjobs.storage.userstore import UserRecord
 from epmjobs.system import System
 
 BUILT_IN = {"Vision": VISION_FILE}  # by the name users give, in any case
@@ -138,6 +141,7 @@ class StateKeeper:
         source = self._snapshots_dir() / name
         if not (source / _DB_FILE).is_file():
             raise NotFound(f"No snapshot named {name}.")
+        users_before = self._users()
         _backup(source / _DB_FILE, database)
         self._clear_files()
         shutil.copytree(source / _FILES, root, dirs_exist_ok=True)
@@ -145,7 +149,12 @@ class StateKeeper:
         settings = self.system.settings
         now = time.time()  # jobs held in the snapshot have no worker here: queue them again
         self.system.stores.jobs.reap_stale(now + 1, settings.max_attempts, now)
-        self.system.authenticator.forget_all()  # the users may differ
+        if self._users() != users_before:  # else keep the verified credentials (argon2)
+            self.system.authenticator.forget_all()
+
+    def _users(self) -> list[tuple[UserRecord, frozenset[str]]]:
+        users = self.system.stores.users
+        return [(user, users.grants(user.user_id)) for user in users.all()]
 
     def snapshots(self) -> list[SnapshotInfo]:
         folder = self._snapshots_dir()
