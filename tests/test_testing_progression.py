@@ -54,14 +54,6 @@ def poll_raw(http: httpx.Client, job_id: int, times: int) -> list[dict[str, Any]
     return [http.get(f"{JOBS}/{job_id}").json() for _ in range(times)]
 
 
-def poll_until_done(http: httpx.Client, job_id: int, limit: int = 500) -> list[int]:
-    statuses: list[int] = []
-    while not statuses or statuses[-1] in (-1, 2):
-        assert len(statuses) < limit, f"job {job_id} still running after {limit} polls"
-        statuses.append(http.get(f"{JOBS}/{job_id}").json()["status"])
-    return statuses
-
-
 def until_admin_mode(http: httpx.Client, timeout: float = 30.0) -> None:
     """Wait until the job's real work shows: the application is in administration mode."""
     deadline = time.monotonic() + timeout
@@ -189,7 +181,8 @@ def test_clearing_the_rules_releases_held_jobs(server: Server) -> None:
         job_id = submit_raw(http)
         assert poll_raw(http, job_id, 2)[1]["status"] == -1
         server.control.clear_progression()
-        assert poll_until_done(http, job_id)[-1] == 0
+        assert http.get(f"/epmjobs/v1/jobs/{job_id}/wait").json()["status"] == 0
+        assert poll_raw(http, job_id, 1)[0]["status"] == 0
 
 
 def test_wait_and_list_show_the_held_view(server: Server) -> None:
