@@ -213,6 +213,7 @@ def test_two_apis_two_workers_and_kill_9s_end_every_job_exactly_once(
     rows = all_jobs(survivor)
     check_each_job_ended_once(survivor, rows, load, cut, installation, s3_server)
     assert workers[1].alive(), cluster.logs()
+    assert workers[1].terminate() == 0, "SIGTERM stops a worker cleanly\n" + cluster.logs()
     engine.dispose()
 
 

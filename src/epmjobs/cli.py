@@ -10,8 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +20,9 @@ from epmjobs import __version__
 from epmjobs.client_cli import register as register_client_verbs
 from epmjobs.errors import EpmJobsError
 from epmjobs.settings import Settings
+
+if TYPE_CHECKING:
+    from epmjobs.system import System
 
 app = typer.Typer(help="epmjobs: Oracle EPM Planning's jobs REST API, self-hosted.",
                   no_args_is_help=True, add_completion=False)
@@ -240,8 +244,8 @@ def worker(
         system.close()
 
 
-def _distributed_worker(system, name: str | None, burst: bool,  # type: ignore[no-untyped-def]
-                        orphaned) -> None:
+def _distributed_worker(system: System, name: str | None, burst: bool,
+                        orphaned: Callable[[], bool]) -> None:
     from epmjobs.jobs.distributed import worker as distributed
     from epmjobs.storage import migrate as migrations
 
@@ -254,8 +258,7 @@ def _distributed_worker(system, name: str | None, burst: bool,  # type: ignore[n
     distributed.run(system, parsed, name or "worker", orphaned, burst)
 
 
-def _embedded_worker(system, name: str | None, burst: bool,  # type: ignore[no-untyped-def]
-                     parent: int) -> None:
+def _embedded_worker(system: System, name: str | None, burst: bool, parent: int) -> None:
     from epmjobs.jobs.runner import Worker, new_worker_id
 
     stopping = False
