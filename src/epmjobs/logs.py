@@ -84,5 +84,7 @@ def configure(settings: Settings, level: int = logging.INFO) -> None:
     handler._epmjobs = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    # procrastinate reports every job's start and end at INFO: twice per job, in the way.
-    logging.getLogger("procrastinate").setLevel(max(level, logging.WARNING))
+    # procrastinate reports every job's start and end at INFO (twice per job), Alembic
+    # every schema look-up: in the way of the lines that matter.
+    for noisy in ("procrastinate", "alembic"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
