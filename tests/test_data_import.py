@@ -154,3 +154,29 @@ def test_parameters_are_checked_at_submission(client) -> None:
                              json=submission("IMPORT_DATA", **params))
         assert answer.json()["status"] == 4, params
         assert text in answer.json()["details"], (params, answer.json())
+
+
+def test_hostile_and_incomplete_files_get_rejections_not_crashes(client, worker: Worker,
+                                                                 system: System) -> None:
+    before = cube_cells(system)
+    job_id = load(client, worker, "nopov.csv", "Entity,Jan,Data Load Cube Name\nE110,1,Plan1\n")
+    assert record(client, job_id)["status"] == 1
+    assert "no Point-of-View column" in details(client, job_id, 1)["items"][0]["msgText"]
+    huge = "9" * (16 * 2**20) + "x"
+    job_id = load(client, worker, "bomb.zip", zip_bytes({"data1-1.csv": huge}))
+    assert record(client, job_id)["status"] == 1  # refused as a ZIP bomb, nothing read
+    assert "bomb.zip cannot be read" in record(client, job_id)["details"]
+    text = planning_file([("E110", "1", "2", POV),
+                          ("E110", huge, "2", POV.replace("P100", "P110"))])
+    job_id = load(client, worker, "hostile.csv", text + f'E120,1,2,"{POV}",NoSuchCube\n',
+                  errorFile="hostile_errors.zip")
+    assert record(client, job_id)["status"] == 1, record(client, job_id)
+    reasons = [m["msgText"] for m in details(client, job_id, 1)["items"]
+               if m["msgType"] == "ERROR"]
+    assert reasons[0].startswith("Line 3: The value '9999") and "is not a number" in reasons[0]
+    assert reasons[1] == "Line 4: The cube NoSuchCube does not exist in this application."
+    errors = read_zip(download(client, "outbox/hostile_errors.zip"))["hostile_errors.csv"]
+    assert len(errors) < 20_000  # the 16 MB field is clipped in the error file
+    after = cube_cells(system)
+    assert {k for k in after if after[k] != before.get(k)} == {
+        cell(ACCT, "Jan", "E110"), cell(ACCT, "Feb", "E110")}

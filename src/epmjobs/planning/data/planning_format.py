@@ -44,6 +44,7 @@ OPERATION = "operation"
 MISSING_TOKENS = ("#missing", "#mi")
 BATCH_ROWS = 200_000
 MAX_REJECTION_REASONS = 100_000
+MAX_FIELD = 4096
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ class _CubeRows:
         for index, reason in self.reasons.items():
             self.bad[index] = True
             rejections.append(Rejection(int(self.rows[index]) + 2, reason,
-                                        tuple(self.frame.row(index)[:-1])))
+                                        _fields(self.frame.row(index))))
         if not cells_keys:
             return
         local = np.concatenate(cells_rows)
@@ -350,6 +351,13 @@ class _CubeRows:
         return values, ~empty & ~bad
 
 
+def _fields(row: tuple[object, ...]) -> tuple[str, ...]:
+    """A rejected record's fields for the error file (without the row number), each clipped
+    so a hostile 100 MB field cannot bloat it."""
+    return tuple(f if len(f) <= MAX_FIELD else f[:MAX_FIELD] + "..."
+                 for f in (str(v) for v in row[:-1]))
+
+
 def _unknown(name: str, model: CubeModel) -> str:
     return (f"The member {name} does not exist for the specified cube or you do not have "
             "access to it.")
@@ -366,7 +374,7 @@ def _reject(rejections: list[Rejection], frame: pl.DataFrame, mask: npt.NDArray[
             reason: str, rows: npt.NDArray[np.int64] | None = None) -> None:
     numbers = rows if rows is not None else frame["__row"].to_numpy()
     for i in np.flatnonzero(mask).tolist()[:MAX_REJECTION_REASONS]:
-        rejections.append(Rejection(int(numbers[i]) + 2, reason, tuple(frame.row(i)[:-1])))
+        rejections.append(Rejection(int(numbers[i]) + 2, reason, _fields(frame.row(i))))
 
 
 def _header_fields(path: Path, delimiter: str, file_name: str) -> list[str]:
