@@ -3,7 +3,7 @@
 A cube's cells are stored as chunks of sorted packed keys and values (``planning.cube``),
 each chunk a row holding two little-endian arrays, so a 10-million-cell cube is a few
 hundred rows that read and write at disk speed on SQLite and PostgreSQL alike (decision
-D42). A header row records the layout the keys were packed with (dimension names and each
+D48). A header row records the layout the keys were packed with (dimension names and each
 node's member id) and a revision that counts the writes.
 
 Reads map cells stored under an older layout (before a cube refresh) onto the current one,

@@ -2,7 +2,7 @@
 
 Parameters (from the saved job, overridable): ``cube`` (also ``cubeName``/``planType``);
 ``members`` (a member selection: a partial clear of the cross product of the selected
-members, each with the members below it, i.e. the region it aggregates — decision D45);
+members, each with the members below it, i.e. the region it aggregates — decision D52);
 ``clearType`` (our name for the job definition's option: ``all`` (default without
 ``members``), ``partial`` (default with ``members``), ``upperLevelBlocks``,
 ``dynamicBlocks``, ``emptyBlocks``); ``clearSupportingDetails``, ``clearComments``,

@@ -13,7 +13,7 @@ default and Oracle's behaviour; ``accumulate``; ``subtract``).
 A ZIP's files load in the order their names give (``data1-3.csv``, ``data2-3.csv``, ...,
 else by name), one child job per file with its record counts. Rejected records are
 reported and do not stop the load; the job then ends with status 1 "completed with
-errors" and the accepted records commit with it (decision D43). A file that cannot be
+errors" and the accepted records commit with it (decision D50). A file that cannot be
 read at all fails the job and nothing changes.
 """
 

@@ -9,7 +9,7 @@ Essbase:
   nothing, and a parent none of whose children has a value gets no value.
 - a parent with a ``*``, ``/`` or ``%`` child folds its children in sibling order with the
   #Missing algebra of §6.3 (X * #MI = #MI, X / 0 = #MI); the first child that has a value
-  seeds the running result whatever its operator (decision D41).
+  seeds the running result whatever its operator (decision D49).
 - along the Time dimension, accounts tagged First, Balance, Average (and the weighted
   averages) take the first, last or average of their children's values, honouring Skip
   Value; Flow accounts add up.

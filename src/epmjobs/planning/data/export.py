@@ -3,7 +3,7 @@ so an export re-imports as is.
 
 The first row dimension is the file's load dimension (one member per line); the column
 dimension's selected members are the driver columns; every other dimension — further row
-dimensions and the POV — goes into the quoted ``Point-of-View`` (decision D44). A line is
+dimensions and the POV — goes into the quoted ``Point-of-View`` (decision D51). A line is
 written for each row that has a value in at least one selected column (#Missing rows are
 suppressed, as Oracle does); a missing cell in a written row is empty, or the
 ``customMissingValue``. Values are written with full precision, or rounded to

@@ -13,7 +13,7 @@ and a reason, when a member is unknown or not valid for the cube, a member canno
 loaded data (Dynamic Calc, Label Only), the POV misses or repeats a dimension, a value is
 not a number, or one of its cells was already loaded by an earlier record of the file.
 An empty driver cell leaves the cell as it is; ``#Missing`` (or the ``customMissingValue``)
-clears it (decision D43).
+clears it (decision D50).
 
 Line numbers count a record per line after the header (a quoted field spanning lines
 shifts the numbers after it).
