@@ -23,12 +23,12 @@ _STORAGE = list(DataStorage)
 def load_essbase(model: CubeModel, lines: Iterable[str], *, missing_tokens: Sequence[str] = (),
                  stop_on_error: bool = False) -> DataLoad:
     names = [d.name for d in model.dimensions]
-    strides = model.layout.strides
 
     def dimension_of(member: str) -> str | None:
         where = model.find(member)
         return None if where is None else names[where[0]]
 
+    parts: dict[str, int | str] = {}  # member -> its share of the key, or why not loadable
     keys, values, lines_of = array("q"), array("d"), array("q")
     rejections: list[Rejection] = []
     seen_lines: set[int] = set()
@@ -40,15 +40,13 @@ def load_essbase(model: CubeModel, lines: Iterable[str], *, missing_tokens: Sequ
             continue
         key, problem = 0, None
         for position, member in enumerate(item.members):
-            where = model.find(member)
-            assert where is not None  # read_essbase rejected unknown members
-            node = where[1]
-            dim = model.dimensions[position]
-            if not model.hierarchies[dim.name].loadable[node]:
-                problem = (f"The member {member} is {_STORAGE[int(dim.storage[node])].value}; "
-                           "data cannot be loaded to it.")
+            part = parts.get(member)
+            if part is None:
+                part = parts[member] = _part(model, position, member)
+            if isinstance(part, str):
+                problem = part
                 break
-            key += node * strides[position]
+            key += part
         if problem is not None:
             rejections.append(Rejection(item.line, problem, (" ".join(item.members),)))
             if stop_on_error:
@@ -62,6 +60,17 @@ def load_essbase(model: CubeModel, lines: Iterable[str], *, missing_tokens: Sequ
     k, v = _without_repeats(k, v, ln, rejections)
     return DataLoad(("Record",), {model.name: (k, v)}, len(seen_lines), sorted(
         rejections, key=lambda r: r.line))
+
+
+def _part(model: CubeModel, position: int, member: str) -> int | str:
+    where = model.find(member)
+    assert where is not None  # read_essbase rejected unknown members
+    node = where[1]
+    dim = model.dimensions[position]
+    if not model.hierarchies[dim.name].loadable[node]:
+        return (f"The member {member} is {_STORAGE[int(dim.storage[node])].value}; data "
+                "cannot be loaded to it.")
+    return node * model.layout.strides[position]
 
 
 def _without_repeats(keys: Keys, values: Values, lines: Keys,
