@@ -15,7 +15,7 @@ from schemathesis.python.asgi import shutdown_lifespans
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from conftest import ADMIN, PASSWORD, ROLE_USERS, make_settings
+from conftest import ADMIN, PASSWORD, ROLE_USERS, add_role_users, make_settings
 from epmjobs.api.app import control_api_from_env, create_app, openapi_document
 from epmjobs.api.fastpath import PollFastPath
 from epmjobs.api.routes import control, planning
@@ -44,11 +44,37 @@ def enabled(system: System) -> Iterator[TestClient]:
         yield c
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """One installation for the tables of refusals below: none of them changes anything."""
+    system = System(make_settings(tmp_path_factory.mktemp("control") / "data"))
+    bootstrap(system)
+    add_role_users(system)
+    yield system
+    system.close()
+
+
+@pytest.fixture(scope="module")
+def off(shared: System) -> Iterator[TestClient]:
+    with TestClient(create_app(shared), base_url="http://epm.test") as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def on(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    system = System(make_settings(tmp_path_factory.mktemp("control-on") / "data"))
+    bootstrap(system)
+    add_role_users(system)
+    with TestClient(create_app(system, control_api=True), base_url="http://epm.test") as c:
+        yield c
+    system.close()
+
+
 @pytest.mark.parametrize(("method", "path"), CALLS)
 @pytest.mark.parametrize("auth", [ADMIN, None])
 def test_every_control_path_is_404_while_the_api_is_off(
-        client: TestClient, method: str, path: str, auth: tuple[str, str] | None) -> None:
-    answer = client.request(method, ROOT + path, auth=auth, json={})
+        off: TestClient, method: str, path: str, auth: tuple[str, str] | None) -> None:
+    answer = off.request(method, ROOT + path, auth=auth, json={})
     assert answer.status_code == 404
     assert answer.json() == DISABLED
 
@@ -74,12 +100,12 @@ def test_the_environment_switch(monkeypatch: pytest.MonkeyPatch, value: str, on:
 
 @pytest.mark.parametrize(("method", "path"), CALLS[:-1])
 def test_non_admins_are_refused_and_anonymous_callers_challenged(
-        enabled: TestClient, method: str, path: str) -> None:
-    refused = enabled.request(method, ROOT + path, auth=VIEWER, json={})
+        on: TestClient, method: str, path: str) -> None:
+    refused = on.request(method, ROOT + path, auth=VIEWER, json={})
     assert refused.status_code == 403
     assert refused.json()["detail"].startswith(f"User {VIEWER[0]} does not have the Service "
                                                "Administrator role")
-    assert enabled.request(method, ROOT + path, json={}).status_code == 401
+    assert on.request(method, ROOT + path, json={}).status_code == 401
 
 
 @pytest.mark.parametrize(("body", "reason"), [
@@ -104,15 +130,15 @@ def test_non_admins_are_refused_and_anonymous_callers_challenged(
     ([1], "The request body must be a JSON object."),
 ])
 def test_malformed_progression_rules_are_400_with_the_reason(
-        enabled: TestClient, body: Any, reason: str) -> None:
-    answer = enabled.post(f"{ROOT}/progression", auth=ADMIN, json=body)
+        on: TestClient, body: Any, reason: str) -> None:
+    answer = on.post(f"{ROOT}/progression", auth=ADMIN, json=body)
     assert answer.status_code == 400
     assert answer.json() == {"detail": reason, "status": 400}
-    assert enabled.get(ROOT, auth=ADMIN).json()["progression"] == []
+    assert on.get(ROOT, auth=ADMIN).json()["progression"] == []
 
 
-def test_a_body_that_is_not_json_is_400(enabled: TestClient) -> None:
-    answer = enabled.post(f"{ROOT}/outcomes", auth=ADMIN, content=b"{oops",
+def test_a_body_that_is_not_json_is_400(on: TestClient) -> None:
+    answer = on.post(f"{ROOT}/outcomes", auth=ADMIN, content=b"{oops",
                           headers={"content-type": "application/json"})
     assert answer.json() == {"detail": "Invalid JSON payload.", "status": 400}
 

@@ -56,7 +56,30 @@ def run_bash(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
                           env={**os.environ, **env})
 
 
+ISOLATION = """
+ALL = {"loginLevel": "All Users"}
+
+
+def test_1_sets_everything_up_and_uses_nothing(epmjobs_server):
+    epmjobs_server.control.script(1, "leaked", times=5)
+    epmjobs_server.control.progress("manual")
+    epmjobs_server.control.maintenance(5)
+    epmjobs_server.control.start_recording()  # and no job submitted: all of it unused
+
+
+def test_2_sees_none_of_it(epmjobs_server):
+    with epmjobs_server.client() as epm:
+        result = epm.run_job("Vision", "ADMINISTRATION_MODE", parameters=ALL, timeout=30)
+    assert result.ok and result.job_id == 1
+    state = epmjobs_server.control.state()
+    assert state["outcomes"] == state["faults"] == state["progression"] == []
+    assert state["recorder"] == {"recording": False, "entries": 0}
+"""
+
+
 def test_the_python_examples_pass_under_the_plugin(pytester: pytest.Pytester) -> None:
+    """The docs' examples as a user's test files, with the conftest example adding a
+    definition file, and a test that scripts everything the next test must not see."""
     examples = python_examples()
     assert set(examples) == {"test_poller.py", "test_nightly.py", "test_rest_flow.py",
                              "conftest.py"}
@@ -66,8 +89,8 @@ def test_the_python_examples_pass_under_the_plugin(pytester: pytest.Pytester) ->
     pytester.makepyfile(test_apps="""
         def test_the_conftest_example_adds_a_definition_file(epmjobs_client):
             assert [a.name for a in epmjobs_client.applications()] == ["Sandbox", "Vision"]
-    """)
-    pytester.runpytest_subprocess().assert_outcomes(passed=10)
+    """, test_isolation=ISOLATION)
+    pytester.runpytest_subprocess("-p", "no:xdist").assert_outcomes(passed=12)
 
 
 def test_the_ini_option_names_the_applications(pytester: pytest.Pytester) -> None:
@@ -78,33 +101,26 @@ def test_the_ini_option_names_the_applications(pytester: pytest.Pytester) -> Non
     assert configured_applications(config) == (pytester.path / "apps" / "sandbox.json", "Vision")
 
 
-def test_nothing_a_test_scripts_reaches_the_next_test(pytester: pytest.Pytester) -> None:
-    """In process and live: what one test sets up is gone for the next."""
-    pytester.makepyfile(test_isolation="""
-        import pytest
-
-        ALL = {"loginLevel": "All Users"}
-
-        @pytest.fixture(params=["epmjobs_server", "epmjobs_live_server"])
-        def server(request):
-            return request.getfixturevalue(request.param)
-
-        def test_1_sets_everything_up_and_uses_nothing(server):
-            server.control.script(1, "leaked", times=5)
-            server.control.progress("manual")
-            server.control.maintenance(5)
-            server.control.start_recording()  # and no job submitted: all of it unused
-
-        def test_2_sees_none_of_it(server):
-            with server.client() as epm:
-                result = epm.run_job("Vision", "ADMINISTRATION_MODE", parameters=ALL,
-                                     timeout=30)
-            assert result.ok and result.job_id == 1
-            state = server.control.state()
-            assert state["outcomes"] == state["faults"] == state["progression"] == []
-            assert state["recorder"] == {"recording": False, "entries": 0}
-    """)
-    pytester.runpytest_subprocess().assert_outcomes(passed=4)
+def test_the_live_fixture_forgets_what_the_last_test_did(
+        epmjobs_live_server: LiveServer) -> None:
+    """What the fixture does between two tests: ``fresh()``, the first state again."""
+    server = epmjobs_live_server
+    server.control.script(1, "leaked", times=5)
+    server.control.progress("manual")
+    server.control.maintenance(5)
+    server.control.start_recording()
+    with server.http() as http:
+        http.post("/interop/rest/11.1.2.3.600/applicationsnapshots/left.csv/contents",
+                  content=b"x", params={"q": '{"isFirst":true,"isLast":true}'})
+    server.fresh()
+    with server.client() as epm:
+        result = epm.run_job("Vision", "ADMINISTRATION_MODE",
+                             parameters={"loginLevel": "All Users"}, timeout=30)
+        assert result.ok and result.job_id == 1
+        assert epm.list_files() == []
+    state = server.control.state()
+    assert state["outcomes"] == state["faults"] == state["progression"] == []
+    assert state["recorder"] == {"recording": False, "entries": 0}
 
 
 def test_the_curl_example_runs_against_the_live_fixture(
