@@ -31,7 +31,7 @@ from epmjobs.jobs import parameters as p
 from epmjobs.jobs.context import JobContext
 from epmjobs.jobs.model import ChildJob, JobMessage, MessageType
 from epmjobs.jobs.status import JobStatus
-from epmjobs.jobs.types.cube_data import CubeData, model_for, refreshed_outline
+from epmjobs.jobs.types.cube_data import CubeData, cube_parameter, model_for, refreshed_outline
 from epmjobs.jobs.types.data_files import data_delimiter, publish_csv_zip
 from epmjobs.jobs.types.metadata_files import file_name, open_input, zip_name
 from epmjobs.planning.cube.cells import LoadMode
@@ -45,6 +45,7 @@ from epmjobs.storage.safezip import open_zip
 CATEGORY = "Import Data"
 SUCCESS = "Data import was successful"
 PLANNING, ESSBASE = "Planning", "Essbase"
+CUBE_NAMES = ("cube", "cubeName", "planType")
 DATE_FORMATS = ("MM-DD-YYYY", "DD-MM-YYYY", "YYYY-MM-DD", "MM/DD/YYYY", "DD/MM/YYYY",
                 "YYYY/MM/DD")
 MAX_MESSAGES_PER_FILE = 1000
@@ -63,10 +64,8 @@ class ImportData:
                                              "importFileName")
         if p.optional_str(parameters, "sourceType") is not None:
             params["sourceType"] = p.choice(parameters, "sourceType", [PLANNING, ESSBASE])
-        for name in ("cube", "cubeName", "planType"):
-            if (value := p.optional_str(parameters, name)) is not None:
-                params["cube"] = value
-                break
+        if (cube := cube_parameter(parameters, CUBE_NAMES, required=False)) is not None:
+            params["cube"] = cube
         params["delimiter"] = data_delimiter(parameters)
         if p.optional_str(parameters, "dateFormat") is not None:
             params["dateFormat"] = p.choice(parameters, "dateFormat", list(DATE_FORMATS))
