@@ -19,6 +19,7 @@ from conftest import ADMIN, PASSWORD, ROLE_USERS, add_role_users, make_settings
 from epmjobs.api.app import control_api_from_env, create_app, openapi_document
 from epmjobs.api.fastpath import PollFastPath
 from epmjobs.api.routes import control, planning
+from epmjobs.api.routes.operations import PollTimer
 from epmjobs.bootstrap import bootstrap
 from epmjobs.jobs.types import CATALOG, implementation
 from epmjobs.security.roles import Role
@@ -82,12 +83,12 @@ def test_every_control_path_is_404_while_the_api_is_off(
 def test_off_means_nothing_of_it_runs(system: System) -> None:
     app = create_app(system)
     layers = [m.cls for m in app.user_middleware]
-    assert layers == [PollFastPath]
-    assert app.user_middleware[0].kwargs == {}  # the fast path's own poll handler
+    assert layers == [PollTimer, PollFastPath]
+    assert app.user_middleware[1].kwargs == {}  # the fast path's own poll handler
     assert system.job_service.control is None
     on = create_app(system, control_api=True)
-    assert [m.cls for m in on.user_middleware] == [ControlMiddleware, PollFastPath]
-    assert on.user_middleware[1].kwargs == {"handler": control.poll_job}
+    assert [m.cls for m in on.user_middleware] == [PollTimer, ControlMiddleware, PollFastPath]
+    assert on.user_middleware[2].kwargs == {"handler": control.poll_job}
     assert planning.get_job is not control.poll_job
 
 

@@ -566,6 +566,8 @@ def test_a_tour_of_every_operation_matches_the_document(api: Api, worker: Worker
                      P + "/{version}/applications", P + "/{version}/applications/", APP):
         api.call("GET", template, expect=200)
     api.call("GET", "/openapi.json", auth=None, expect=200)
+    for path in ("/metrics", X + "/health", X + "/ready"):
+        api.call("GET", path, auth=None, expect=200)
     saved = X + "/applications/{app}/jobdefinitions"
     api.call("POST", saved, json={"jobType": "CUBE_REFRESH", "jobName": "Nightly"}, expect=201)
     api.call("GET", APP + "/jobdefinitions", expect=200)

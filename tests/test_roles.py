@@ -244,6 +244,11 @@ ENDPOINTS = {
                                _delete_by_body("POST", "v3")),
     "openapi": Endpoint("GET", "/openapi.json", 200, False, _get("/openapi.json"),
                         public=True),
+    "metrics": Endpoint("GET", "/metrics", 200, False, _get("/metrics"), public=True),
+    "health": Endpoint("GET", "/epmjobs/v1/health", 200, False, _get("/epmjobs/v1/health"),
+                       public=True),
+    "ready": Endpoint("GET", "/epmjobs/v1/ready", 200, False, _get("/epmjobs/v1/ready"),
+                      public=True),
     "control state": Endpoint("GET", CONTROL, 200, True, _get(CONTROL)),
     "control reset": Endpoint("POST", f"{CONTROL}/reset", 200, True,
                               _post(f"{CONTROL}/reset", {"applications": ["Vision"]})),
@@ -328,6 +333,9 @@ def test_role_matrix(matrix_system: System, matrix_client: TestClient, endpoint:
     assert response.status_code == expected, response.text
     if endpoint == "download" and expected == 200:
         assert response.headers["content-type"] == "application/octet-stream"
+        return
+    if endpoint == "metrics":
+        assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
         return
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()

@@ -13,12 +13,13 @@ from epmjobs.settings import Settings
 from epmjobs.storage.appstore import AppStore
 from epmjobs.storage.cellstore import CellStore
 from epmjobs.storage.database import Database
-from epmjobs.storage.files import FileRepository, LocalFileRepository
+from epmjobs.storage.files import FileRepository, make_file_repository
 from epmjobs.storage.jobstore import JobStore
 from epmjobs.storage.outlinestore import OutlineStore
 from epmjobs.storage.userstore import UserStore
 
 if TYPE_CHECKING:
+    from epmjobs.jobs.dispatch import Dispatcher
     from epmjobs.jobs.service import JobService
 
 
@@ -36,8 +37,7 @@ class System:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.resolved_database_url)
-        files = LocalFileRepository(settings.data_dir / "files", settings.max_file_bytes,
-                                    settings.max_repository_bytes)
+        files = make_file_repository(settings)
         self.stores = Stores(JobStore(self.db), AppStore(self.db), UserStore(self.db), files,
                              OutlineStore(self.db), CellStore(self.db))
 
@@ -49,6 +49,12 @@ class System:
     @cached_property
     def bell(self) -> WakeupBell:
         return WakeupBell(self.run_dir)
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        from epmjobs.jobs.dispatch import make_dispatcher
+
+        return make_dispatcher(self)
 
     @cached_property
     def authenticator(self) -> Authenticator:

@@ -16,7 +16,8 @@ from starlette.routing import BaseRoute, Route
 
 from epmjobs.api.errors import HANDLERS
 from epmjobs.api.fastpath import PollFastPath
-from epmjobs.api.routes import control, extensions, interop, planning
+from epmjobs.api.routes import control, extensions, interop, operations, planning
+from epmjobs.logs import configure as configure_logging
 from epmjobs.processes import die_with_parent
 from epmjobs.settings import Settings
 from epmjobs.system import System
@@ -60,13 +61,15 @@ def create_app(system: System, control_api: bool = False) -> Starlette:
         _with_control(app, system)
     else:
         app.add_middleware(PollFastPath)
+    app.add_middleware(operations.PollTimer)  # after the fast path: it times it too
     app.router.redirect_slashes = False  # a 404 JSON answer, never an empty redirect
     app.state.system = system
     return app
 
 
 def _routes(control_api: bool) -> list[BaseRoute]:
-    routes: list[BaseRoute] = [*planning.routes, *extensions.routes, *interop.routes]
+    routes: list[BaseRoute] = [*planning.routes, *extensions.routes, *interop.routes,
+                               *operations.routes]
     if not control_api:
         return [*routes, Route("/openapi.json", openapi, methods=["GET"]),
                 *control.disabled_routes]
@@ -106,4 +109,6 @@ def create_app_from_env() -> Starlette:
     """Factory for the ASGI server's worker processes (settings come from the env)."""
     if os.environ.get("EPMJOBS_DIE_WITH_PARENT") == "1":
         die_with_parent()
-    return create_app(System(Settings.from_env()), control_api=control_api_from_env())
+    settings = Settings.from_env()
+    configure_logging(settings)
+    return create_app(System(settings), control_api=control_api_from_env())

@@ -181,18 +181,21 @@ class JobService:
         control, now = self.control, time.time()
         outcome = None if control is None else control.take_outcome(app.name, spec.name,
                                                                      job_name)
+        lock_key = spec.lock_key(app.application_id)
         with self.system.db.transaction() as conn:
             job_id = self.jobs.insert(conn, application_id=app.application_id,
                                       job_type=spec.name, job_name=job_name, parameters=params,
                                       submitted_by=principal.username, now=now,
-                                      lock_key=spec.lock_key(app.application_id))
+                                      lock_key=lock_key)
             if outcome is not None and outcome.ends_at_submission:
                 assert control is not None
                 control.end_at_submission(conn, job_id, outcome, now)
+            else:
+                self.system.dispatcher.dispatch(conn, job_id, spec.name, lock_key)
         if control is not None:
             control.progression.bind(job_id, app.name, spec.name, job_name)
         if outcome is None or not outcome.ends_at_submission:
-            self.system.bell.ring()
+            self.system.dispatcher.wake()
         return Job(job_id, app.name, spec.name, job_name, params, JobStatus.RUNNING, None,
                    principal.username, now, None, None, 0)
 
@@ -279,7 +282,8 @@ class JobService:
 
     def cancel(self, principal: Principal, job_id: int) -> Job:
         self.get(principal, None, job_id)
-        self.jobs.request_cancel(job_id, time.time())
+        if self.jobs.request_cancel(job_id, time.time()) is not None:
+            self.system.dispatcher.cancel(job_id)
         return self.get(principal, None, job_id)
 
     async def wait(self, principal: Principal, job_id: int, timeout: float) -> Job:
