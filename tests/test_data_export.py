@@ -110,3 +110,20 @@ def test_bad_selections_fail_the_job_and_change_nothing(client, worker: Worker,
     assert answer["details"] == ("The member Nowhere does not exist for the specified cube "
                                  "or you do not have access to it.")
     assert cube_cells(system) == before
+
+
+def test_the_demo_definitions_export_and_reload_plan1_actuals(client, worker: Worker,
+                                                              system: System) -> None:
+    before = cube_cells(system)
+    exported = run(client, worker, {"jobType": "EXPORT_DATA", "jobName": "ExportPlan1Actuals"})
+    assert exported["status"] == 0, exported
+    text = read_zip(download(client, "Plan1_actuals.zip"))["Plan1_actuals.csv"]
+    lines = text.splitlines()
+    assert lines[0].startswith("Entity,Jan,Feb,Mar,")
+    assert len(lines) == 1 + 13 * 14 * 6  # entities x revenue accounts x products
+    loaded = run(client, worker, {"jobType": "IMPORT_DATA", "jobName": "LoadPlan1"})
+    assert loaded["status"] == 0, loaded
+    assert cube_cells(system) == before
+    mapped = run(client, worker, {"jobType": "PLAN_TYPE_MAP", "jobName": "Plan1ToReporting"})
+    assert mapped["status"] == 0, mapped
+    assert cube_cells(system, "Vis1ASO") == before
