@@ -4,7 +4,9 @@ Parameters: ``importFileName`` (CSV, TXT or ZIP; looked up as named, then in ``i
 ``sourceType`` (``Planning`` | ``Essbase``; default: Essbase for ``.txt``, else Planning),
 ``cube`` (required for Essbase files; Planning files name theirs per row in ``Data Load
 Cube Name``, this is the default when they do not), ``delimiter`` (``comma`` | ``tab``),
-``dateFormat`` and ``includeMetaData`` (accepted; values are numeric, see docs),
+``dateFormat`` (how Date accounts' values are written: ``MM-DD-YYYY`` (default),
+``DD-MM-YYYY``, ``YYYY-MM-DD`` or the ``/`` forms; stored as the number yyyymmdd),
+``includeMetaData`` (accepted),
 ``errorFile`` (a ZIP of rejected records, written to ``outbox/``), ``stopOnError`` (Essbase
 files: stop at the first rejected record), ``customMissingValue`` (a token that means
 #Missing besides ``#Missing``/``#MI``) and, our extension, ``loadMode`` (``replace``, the
@@ -37,7 +39,7 @@ from epmjobs.jobs.types.metadata_files import file_name, open_input, zip_name
 from epmjobs.planning.cube.cells import LoadMode
 from epmjobs.planning.data.essbase_format import text_lines
 from epmjobs.planning.data.essbase_load import load_essbase
-from epmjobs.planning.data.planning_format import PlanningReader, missing_tokens
+from epmjobs.planning.data.planning_format import DATE_FORMATS, PlanningReader, missing_tokens
 from epmjobs.planning.data.result import DataLoad
 from epmjobs.planning.outline import Outline
 from epmjobs.storage.safezip import open_zip
@@ -46,8 +48,6 @@ CATEGORY = "Import Data"
 SUCCESS = "Data import was successful"
 PLANNING, ESSBASE = "Planning", "Essbase"
 CUBE_NAMES = ("cube", "cubeName", "planType")
-DATE_FORMATS = ("MM-DD-YYYY", "DD-MM-YYYY", "YYYY-MM-DD", "MM/DD/YYYY", "DD/MM/YYYY",
-                "YYYY/MM/DD")
 MAX_MESSAGES_PER_FILE = 1000
 _PART = re.compile(r"(\d+)-(\d+)\.[^.]+$")
 
@@ -69,6 +69,8 @@ class ImportData:
         params["delimiter"] = data_delimiter(parameters)
         if p.optional_str(parameters, "dateFormat") is not None:
             params["dateFormat"] = p.choice(parameters, "dateFormat", list(DATE_FORMATS))
+        else:
+            params["dateFormat"] = "MM-DD-YYYY"
         if (value := p.optional_str(parameters, "customMissingValue")) is not None:
             params["customMissingValue"] = value
         if (value := p.optional_str(parameters, "errorFile")) is not None:
@@ -116,8 +118,9 @@ class ImportData:
                     return load_essbase(model, text_lines(stream, name), missing_tokens=tokens,
                                         stop_on_error=params["stopOnError"])
             return PlanningReader(outline, cube=params.get("cube"),
-                                  delimiter=params["delimiter"],
-                                  missing_tokens=tokens).read(path, name)
+                                  delimiter=params["delimiter"], missing_tokens=tokens,
+                                  date_format=params.get("dateFormat", "MM-DD-YYYY"),
+                                  ).read(path, name)
         except DataFileError as exc:
             raise JobFailed(exc.message) from exc
 

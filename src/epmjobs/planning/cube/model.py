@@ -12,6 +12,9 @@ import weakref
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+import numpy.typing as npt
+
 from epmjobs.errors import OutlineError
 from epmjobs.planning.application import name_key
 from epmjobs.planning.cube.consolidate import Consolidator, calc_order
@@ -19,6 +22,7 @@ from epmjobs.planning.cube.hierarchy import Hierarchy
 from epmjobs.planning.cube.layout import CubeLayout
 from epmjobs.planning.outline import CompiledCube, Outline, compile_cube
 from epmjobs.planning.outline.compiled import CompiledDimension
+from epmjobs.planning.outline.vocabulary import DataType
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +69,14 @@ class CubeModel:
             for key, node in dim.index.items():
                 found.setdefault(key, (position, node))
         return found
+
+    def with_data_type(self, position: int, data_type: DataType) -> npt.NDArray[np.bool_]:
+        """Per node of a dimension: whether its (base) member has ``data_type``."""
+        dim = self.dimensions[position]
+        members = self.outline.require(dim.name).by_name
+        return np.fromiter((members[name_key(n)].props.data_type is data_type
+                            if name_key(n) in members else False for n in dim.names),
+                           dtype=np.bool_, count=len(dim))
 
     def find(self, name: str) -> tuple[int, int] | None:
         """(dimension position, node) of a member valid for this cube, else None."""

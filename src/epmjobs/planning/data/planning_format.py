@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from epmjobs.planning.cube.layout import Keys
 from epmjobs.planning.cube.model import CubeModel, cube_model
 from epmjobs.planning.data.result import DataLoad, Rejection
 from epmjobs.planning.outline import Outline
+from epmjobs.planning.outline.vocabulary import DataType, DimensionType
 
 POV = "point-of-view"
 CUBE = "data load cube name"
@@ -45,6 +46,8 @@ MISSING_TOKENS = ("#missing", "#mi")
 BATCH_ROWS = 200_000
 MAX_REJECTION_REASONS = 100_000
 MAX_FIELD = 4096
+DATE_FORMATS = {"MM-DD-YYYY": "%m-%d-%Y", "DD-MM-YYYY": "%d-%m-%Y", "YYYY-MM-DD": "%Y-%m-%d",
+                "MM/DD/YYYY": "%m/%d/%Y", "DD/MM/YYYY": "%d/%m/%Y", "YYYY/MM/DD": "%Y/%m/%d"}
 
 
 @dataclass(frozen=True)
@@ -108,10 +111,12 @@ class _CubeBatch:
 
 class PlanningReader:
     def __init__(self, outline: Outline, *, cube: str | None = None, delimiter: str = ",",
-                 missing_tokens: Sequence[str] = MISSING_TOKENS) -> None:
+                 missing_tokens: Sequence[str] = MISSING_TOKENS,
+                 date_format: str = "MM-DD-YYYY") -> None:
         self.outline = outline
         self.default_cube = cube
         self.delimiter = delimiter
+        self.date_format = DATE_FORMATS[date_format]
         self.missing = {name_key(t) for t in missing_tokens}
         self._models: dict[str, CubeModel | None] = {}
 
@@ -151,7 +156,8 @@ class PlanningReader:
                 _reject(rejections, sub, np.ones(sub.height, dtype=np.bool_), reason)
                 continue
             batch = batches.setdefault(model.name, _CubeBatch())
-            _CubeRows(model, header, sub, rows[pick], self.missing).load(batch, rejections)
+            _CubeRows(model, header, sub, rows[pick], self.missing, self.date_format).load(
+                batch, rejections)
 
     def _model(self, cube: str) -> CubeModel | None:
         key = name_key(cube)
@@ -194,12 +200,13 @@ class _CubeRows:
     """One batch's records for one cube, resolved to packed keys."""
 
     def __init__(self, model: CubeModel, header: PlanningHeader, frame: pl.DataFrame,
-                 rows: npt.NDArray[np.int64], missing: set[str]) -> None:
+                 rows: npt.NDArray[np.int64], missing: set[str], date_format: str) -> None:
         self.model = model
         self.header = header
         self.frame = frame
         self.rows = rows
         self.missing = missing
+        self.date_format = date_format
         self.bad = np.zeros(frame.height, dtype=np.bool_)
         self.reasons: dict[int, str] = {}
 
@@ -216,11 +223,12 @@ class _CubeRows:
         partial = self._members(load_pos, f"c{header.load_column}") * layout.strides[load_pos]
         partial += self._pov({load_pos, driver_pos})
         cells_keys, cells_values, cells_rows = [], [], []
+        dates = self._date_rows(partial, driver_pos)
         for column, member in header.drivers:
             node = self._driver_node(member, driver_pos)
             if node is None:
                 continue
-            values, present = self._values(f"c{column}", member)
+            values, present = self._values(f"c{column}", member, dates(node))
             cells_keys.append(partial[present] + node * layout.strides[driver_pos])
             cells_values.append(values[present])
             cells_rows.append(np.flatnonzero(present))
@@ -332,21 +340,49 @@ class _CubeRows:
             return None
         return node
 
-    def _values(self, column: str, member: str) -> tuple[
+    def _date_rows(self, partial: Keys, driver_pos: int) -> Callable[
+            [int], npt.NDArray[np.bool_] | None]:
+        """For a driver node: which rows' cells have a Date account (None: none do)."""
+        model = self.model
+        account = next((i for i, d in enumerate(model.dimensions)
+                        if d.type is DimensionType.ACCOUNT), None)
+        if account is None:
+            return lambda node: None
+        is_date = model.with_data_type(account, DataType.DATE)
+        if not is_date.any():
+            return lambda node: None
+        if account == driver_pos:
+            return lambda node: np.full(len(partial), bool(is_date[node]))
+        rows = is_date[model.layout.coordinate(partial, account)]
+        return lambda node: rows
+
+    def _values(self, column: str, member: str,
+                dates: npt.NDArray[np.bool_] | None = None) -> tuple[
             npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-        """(values, which cells the column writes): empty = no change, missing = NaN."""
+        """(values, which cells the column writes): empty = no change, missing = NaN. A
+        Date account's value is a date in the job's ``dateFormat`` (or yyyymmdd), stored as
+        the number yyyymmdd."""
         text = self.frame[column].str.strip_chars()
         lowered = text.str.to_lowercase()
         empty = (text.str.len_bytes() == 0).to_numpy()
         missing = lowered.is_in(list(self.missing)).to_numpy()
         numbers = text.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+        if dates is not None and dates.any():
+            parsed = text.str.to_date(self.date_format, strict=False)
+            as_number = (parsed.dt.year() * 10000 + parsed.dt.month().cast(pl.Int32) * 100
+                         + parsed.dt.day().cast(pl.Int32)).cast(pl.Float64)
+            numbers = pl.Series(np.where(dates & as_number.is_not_null().to_numpy(),
+                                         as_number.fill_null(np.nan).to_numpy(),
+                                         numbers.fill_null(np.nan).to_numpy()),
+                                nan_to_null=True)
         values = numbers.fill_null(np.nan).to_numpy().astype(np.float64)
         bad = np.isnan(values) & ~empty & ~missing & numbers.is_null().to_numpy()
         bad |= ~np.isfinite(values) & ~np.isnan(values)
         if bad.any():
             shown = text.to_list()
-            self._note(bad, [f"The value {(shown[i] or '')[:40]!r} for {member} is not a number."
-                             if bad[i] else "" for i in range(len(shown))])
+            kind = (lambda i: "a date" if dates is not None and dates[i] else "a number")
+            self._note(bad, [f"The value {(shown[i] or '')[:40]!r} for {member} is not "
+                             f"{kind(i)}." if bad[i] else "" for i in range(len(shown))])
         values[missing] = np.nan
         return values, ~empty & ~bad
 
