@@ -380,9 +380,10 @@ class _CubeRows:
         bad |= ~np.isfinite(values) & ~np.isnan(values)
         if bad.any():
             shown = text.to_list()
-            kind = (lambda i: "a date" if dates is not None and dates[i] else "a number")
+            kinds = ["a date" if dates is not None and dates[i] else "a number"
+                     for i in range(len(shown))]
             self._note(bad, [f"The value {(shown[i] or '')[:40]!r} for {member} is not "
-                             f"{kind(i)}." if bad[i] else "" for i in range(len(shown))])
+                             f"{kinds[i]}." if bad[i] else "" for i in range(len(shown))])
         values[missing] = np.nan
         return values, ~empty & ~bad
 
