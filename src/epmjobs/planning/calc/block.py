@@ -1,0 +1,134 @@
+"""Running formula statements on a set of cells: a member block ``"M" ( ... )``, an
+assignment, a member formula.
+
+Essbase runs a block's statements cell by cell; we run each statement on all the block's
+cells at once (a vector step), in statement order. An ``IF`` splits the cells by its
+condition and runs each branch on its part. An assignment writes its cells before the
+next statement reads, so later statements see earlier results, as in Essbase. (Within one
+statement all cells read the values from before it: a statement that reads the cells it
+writes — ``"Stock" = @PRIOR("Stock") + "In";`` — sees the old values of the other periods,
+not the ones it is writing. Write such roll-forwards as one statement per period.)
+
+``VAR`` variables assigned inside a block hold one value per cell of the block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from epmjobs.errors import CalcScriptError
+from epmjobs.planning.calc import ast
+from epmjobs.planning.calc.arithmetic import Vector, truth
+from epmjobs.planning.calc.machine import Machine
+from epmjobs.planning.calc.members import fail
+from epmjobs.planning.calc.scope import Pins, pin_keys
+from epmjobs.planning.calc.values import Evaluator, Frame, frame_of
+from epmjobs.planning.cube.layout import Keys
+
+
+class BlockRun:
+    """The statements of one block on the cells ``keys``; the block's own member is
+    ``anchor``. With ``capture``, results for the anchor go to that vector instead of the
+    cells (a Dynamic Calc member's formula computes a value; it stores nothing)."""
+
+    def __init__(self, machine: Machine, anchor: Pins, keys: Keys,
+                 capture: Vector | None = None) -> None:
+        self.machine = machine
+        self.evaluator = machine.evaluator or Evaluator(machine)
+        self.anchor = dict(anchor)
+        self.frame = frame_of(keys)
+        self.capture = capture
+
+    def run(self, statements: Sequence[ast.Statement]) -> None:
+        self._body(statements, self.frame)
+
+    def _body(self, statements: Sequence[ast.Statement], frame: Frame) -> None:
+        for statement in statements:
+            if not len(frame):
+                return
+            self._statement(statement, frame)
+
+    def _statement(self, statement: ast.Statement, frame: Frame) -> None:
+        if isinstance(statement, ast.Assignment):
+            self._assign(statement.target, self.evaluator.value(statement.expr, frame),
+                         frame)
+        elif isinstance(statement, ast.ExprStatement):
+            self._store(self.anchor, self.evaluator.value(statement.expr, frame), frame,
+                        statement)
+        elif isinstance(statement, ast.If):
+            self._if(statement, frame)
+        elif isinstance(statement, ast.VarDecl):
+            self._declare(statement, frame)
+        else:
+            raise fail(f"{_kind(statement)} is not supported inside a member block or "
+                       "formula yet", statement)
+
+    def _if(self, statement: ast.If, frame: Frame) -> None:
+        rest = frame
+        for branch in statement.branches:
+            holds = truth(self.evaluator.value(branch.condition, rest))
+            self._body(branch.body, rest.sub(holds))
+            rest = rest.sub(~holds)
+            if not len(rest):
+                return
+        if statement.else_body is not None:
+            self._body(statement.else_body, rest)
+
+    def _declare(self, statement: ast.VarDecl, frame: Frame) -> None:
+        key = statement.name.upper()
+        vector = frame.locals.get(key)
+        if vector is None:
+            vector = np.full(len(self.frame), np.nan)
+        if statement.initial is not None:
+            vector[frame.rows] = self.evaluator.value(statement.initial, frame)
+        frame.locals[key] = vector
+
+    def _assign(self, target: ast.Expr, value: Vector, frame: Frame) -> None:
+        if isinstance(target, ast.VarRef):
+            key = target.name.upper()
+            local = frame.locals.get(key)
+            if local is None:
+                local = frame.locals[key] = np.full(
+                    len(self.frame), self.machine.scalars.get(key, np.nan))
+            local[frame.rows] = value
+            return
+        self._store(self.evaluator.pins(target), value, frame, target)
+
+    def _store(self, pins: Pins, value: Vector, frame: Frame, at: ast.Node) -> None:
+        if self.capture is not None:
+            if dict(pins) != self.anchor:
+                raise fail("a Dynamic Calc member's formula can only set its own member",
+                           at)
+            self.capture[frame.rows] = value
+            return
+        keys = pin_keys(self.machine.model, frame.keys, pins)
+        moved_sparse = any(not self.machine.blocks.is_dense(p) and self.anchor.get(p) != n
+                           for p, n in pins.items())
+        self.machine.write(keys, value, new_blocks=moved_sparse)
+
+
+def _kind(statement: ast.Statement) -> str:
+    words = {ast.Loop: "LOOP", ast.ArrayDecl: "ARRAY"}
+    return words.get(type(statement), type(statement).__name__)
+
+
+def run_block(machine: Machine, anchor: Pins, statements: Sequence[ast.Statement],
+              keys: Keys) -> None:
+    BlockRun(machine, anchor, keys).run(statements)
+
+
+def formula_result(machine: Machine, anchor: Pins, script: ast.Script, keys: Keys) -> Vector:
+    """The value a member formula gives at ``keys`` (its member's cells), storing nothing."""
+    out = np.full(len(keys), np.nan)
+    try:
+        BlockRun(machine, anchor, keys, capture=out).run(script.statements)
+    except CalcScriptError as exc:
+        position, node = next(iter(anchor.items()))
+        name = machine.model.dimensions[position].names[node]
+        if exc.reason.startswith("in the formula of") or "runaway recursion" in exc.reason:
+            raise
+        raise CalcScriptError(f'in the formula of "{name}": {exc.reason}', exc.line,
+                              exc.column) from exc
+    return out
