@@ -84,6 +84,11 @@ def serve(
         show_default=False)] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker",
                                             help="Serve the API only; run no jobs.")] = False,
+    control_api: Annotated[bool, typer.Option(
+        "--control-api",
+        help="Serve the test double's control API under /epmjobs/v1/control "
+             "(EPMJOBS_CONTROL_API; Service Administrators only; never on a server whose "
+             "data matters).")] = False,
 ) -> None:
     """Serve the REST API, with job workers, on the embedded database by default."""
     from epmjobs.bootstrap import bootstrap
@@ -93,9 +98,11 @@ def serve(
     from epmjobs.system import System
 
     settings = _settings(data_dir, host=host, port=port, workers=workers,
-                         api_processes=api_processes)
+                         api_processes=api_processes, control_api=True if control_api else None)
     if no_worker:
         settings = settings.with_overrides(workers=0)
+    if settings.control_api and settings.api_processes > 1:
+        _fail("--control-api keeps its rules in the API process: use --api-processes 1.")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     configure_logging(settings, logging.WARNING)
     system = System(settings)

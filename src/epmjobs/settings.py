@@ -41,6 +41,7 @@ class Settings:
     admin_user: str = "admin"
     admin_password: str | None = None
     seed_demo: bool = True
+    control_api: bool = False  # the test double's control API (docs/testing.md)
     # Wire compatibility switches (docs/decisions.md says why each exists).
     submit_http_status: int = 201
     unknown_job_http_status: int = 404
@@ -106,6 +107,7 @@ class Settings:
             admin_user=os.environ.get("EPMJOBS_ADMIN_USER", base.admin_user),
             admin_password=os.environ.get("EPMJOBS_ADMIN_PASSWORD") or None,
             seed_demo=_env_bool("EPMJOBS_SEED_DEMO", base.seed_demo),
+            control_api=_env_bool("EPMJOBS_CONTROL_API", base.control_api),
             submit_http_status=_env_int("EPMJOBS_SUBMIT_HTTP_STATUS", base.submit_http_status),
             unknown_job_http_status=_env_int(
                 "EPMJOBS_UNKNOWN_JOB_HTTP_STATUS", base.unknown_job_http_status
@@ -144,6 +146,7 @@ class Settings:
             "EPMJOBS_API_PROCESSES": str(self.api_processes),
             "EPMJOBS_ADMIN_USER": self.admin_user,
             "EPMJOBS_SEED_DEMO": "1" if self.seed_demo else "0",
+            "EPMJOBS_CONTROL_API": "1" if self.control_api else "0",
             "EPMJOBS_SUBMIT_HTTP_STATUS": str(self.submit_http_status),
             "EPMJOBS_UNKNOWN_JOB_HTTP_STATUS": str(self.unknown_job_http_status),
             "EPMJOBS_INTEROP_ERROR_HTTP_STATUS": str(self.interop_error_http_status),
