@@ -317,6 +317,11 @@ VISION_DEFINITIONS = [
      "links": None},
     {"jobType": "PLAN_TYPE_MAP", "jobName": "Plan1ToReporting", "planTypeName": "Plan1",
      "links": None},
+    {"jobType": "RULES", "jobName": "AggregatePlan", "planTypeName": "Plan1", "links": None},
+    {"jobType": "RULES", "jobName": "CalcRevenue", "planTypeName": "Plan1", "links": None},
+    {"jobType": "RULES", "jobName": "TranslateToLocal", "planTypeName": "Plan1",
+     "links": None},
+    {"jobType": "RULESET", "jobName": "PlanCycle", "planTypeName": "Plan1", "links": None},
     {"jobType": "SORT_MEMBERS", "jobName": "SortProducts", "planTypeName": None, "links": None},
 ]
 REFRESH_ONLY = [VISION_DEFINITIONS[2]]
@@ -351,7 +356,7 @@ def test_job_definitions_q_filters_by_type_in_every_accepted_form(client,
     assert_wire(response.json(), definitions_body(REFRESH_ONLY))
 
 
-@pytest.mark.parametrize("q", ['{"jobType":"NOPE"}', '{"jobType":"RULES"}', "{}",
+@pytest.mark.parametrize("q", ['{"jobType":"NOPE"}', '{"jobType":"AUTO_PREDICT"}', "{}",
                                '{"other":"x"}'])
 def test_job_definitions_q_for_a_type_without_definitions_is_empty_or_unfiltered(
         client, q: str) -> None:

@@ -6,7 +6,11 @@ Format ``epmjobs-application/1`` (docs/application-files.md)::
      "cubes": [{"name": "Plan1", "kind": "BSO"}, ...],
      "jobDefinitions": [{"jobType": "CUBE_REFRESH", "jobName": "RefreshDB",
                          "planType": null, "parameters": {}}, ...],
+     "substitutionVariables": [{"name": "CurYr", "value": "FY25", "planType": "ALL"}, ...],
      "outline": {"aliasTables": [...], "dimensions": [...]}}
+
+``substitutionVariables`` (optional): ``planType`` ``ALL`` (or absent) for the whole
+application, else a cube's name.
 
 ``outline`` (optional) is ``planning.outline.outline_to_json``'s document. Creating an
 application stores it as the working outline and, when it passes validation, as the
@@ -26,6 +30,8 @@ from epmjobs.errors import InvalidRequest
 from epmjobs.jobs.definitions import parse_definition
 from epmjobs.planning.application import Cube, CubeKind, validate_application_name
 from epmjobs.planning.outline import Outline, errors, outline_from_json, outline_to_json, validate
+from epmjobs.planning.substitution import ALL, SubstitutionVariable, checked
+from epmjobs.storage.variables import VariableStore
 from epmjobs.system import System
 
 FORMAT = "epmjobs-application/1"
@@ -43,6 +49,15 @@ def _cubes(raw: Any) -> list[Cube]:
     return cubes
 
 
+def _variables(raw: Any, cubes: list[Cube]) -> list[SubstitutionVariable]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise InvalidRequest("substitutionVariables must be a list of objects.")
+    return [checked(item.get("name"), item.get("value"), item.get("planType"), cubes)
+            for item in raw]
+
+
 def load_file(path: Path) -> dict[str, Any]:
     try:
         doc = orjson.loads(path.read_bytes())
@@ -58,6 +73,7 @@ def create_application(system: System, doc: dict[str, Any]) -> str:
     name = validate_application_name(str(doc.get("name", "")))
     cubes = _cubes(doc.get("cubes", []))
     definitions = [parse_definition(d, cubes) for d in doc.get("jobDefinitions", [])]
+    variables = _variables(doc.get("substitutionVariables"), cubes)
     outline = outline_from_json(cubes, doc["outline"]) if "outline" in doc else None
     now = time.time()
     apps = system.stores.apps
@@ -65,6 +81,7 @@ def create_application(system: System, doc: dict[str, Any]) -> str:
         app_id = apps.create(conn, name, str(doc.get("appType", "PBCS")), cubes, now)
         for definition in definitions:
             apps.put_definition(conn, app_id, definition, now)
+        VariableStore(system.db).put(conn, app_id, variables, now)
         if outline is not None:
             _store_outline(system, conn, app_id, outline, now)
     return name
@@ -92,6 +109,10 @@ def export_application(system: System, name: str) -> dict[str, Any]:
             for d in system.stores.apps.definitions(app.application_id)
         ],
     }
+    variables = VariableStore(system.db).all(app.application_id)
+    if variables:
+        doc["substitutionVariables"] = [{"name": v.name, "value": v.value,
+                                         "planType": v.plan_type or ALL} for v in variables]
     stored = system.stores.outlines.working(app)
     if stored.revision:
         doc["outline"] = outline_to_json(stored.outline)

@@ -2,10 +2,11 @@
 
 Plan1 holds FY24 actuals and an FY25 plan for revenue and product-cost accounts by entity,
 product and month (with seasonality, and the plan a few percent above the actuals), plus
-the Units and Price drivers of the FY25 plan; Plan2 holds FY24 actuals of the services
-accounts; the reporting cube Vis1ASO gets both scenarios of Plan1 through the data map
-``Plan1ToReporting``'s logic. About 40,000 cells in all: enough to try every data job
-from the README, small enough to create in well under a second.
+the Units and Price drivers and the euro entities' exchange rates of the FY25 plan (the
+demo rules' inputs); Plan2 holds FY24 actuals of the services accounts; the reporting cube
+Vis1ASO gets both scenarios of Plan1 through the data map ``Plan1ToReporting``'s logic.
+About 40,000 cells in all: enough to try every data job from the README, small enough to
+create in well under a second.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def vision_cells(outline: Outline) -> dict[str, Cells]:
     copied = copy_cells(DataMap(plan1, reporting, {}, {}), cells["Plan1"], Cells.empty(),
                         clear=False)
     cells["Vis1ASO"] = copied.cells
+    cells["Plan1"] = cells["Plan1"].merge(_rates(plan1))
     return cells
 
 
@@ -99,6 +101,23 @@ def _drivers(model: CubeModel, rng: np.random.Generator) -> Cells:
     price = _grid(model, rng, ["Price"], "FY25", "Plan", scale=1.0)
     price = Cells(price.keys, np.round(45.0 + price.values * 30.0, 2))
     return units.merge(price)
+
+
+def _rates(model: CubeModel) -> Cells:
+    """FY25 plan USD-to-EUR rates per month of the euro entities, for the translation rule:
+    Average Rate and Ending Rate on Local and No Product (USD entities have none)."""
+    euro = [e for e in ENTITIES if e >= "E200"]
+    keys, values = [], []
+    for account, lift in (("Average Rate", 0.0), ("Ending Rate", 0.001)):
+        for month_index, month in enumerate(MONTHS):
+            for entity in euro:
+                names = {"Account": account, "Period": month, "Years": "FY25",
+                         "Scenario": "Plan", "Version": "Working", "Currency": "Local",
+                         "Entity": entity, "Product": "No Product"}
+                coords = [_nodes(model, d.name, [names[d.name]]) for d in model.dimensions]
+                keys.append(model.layout.pack(coords)[0])
+                values.append(round(0.92 + 0.002 * month_index + lift, 4))
+    return Cells.build(np.array(keys, dtype=np.int64), np.array(values))
 
 
 _cache: dict[str, dict[str, tuple[CubeLayout, Cells]]] = {}

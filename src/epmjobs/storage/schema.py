@@ -238,3 +238,18 @@ cube_chunks = Table(
     Column("cell_keys", LargeBinary, nullable=False),
     Column("cell_values", LargeBinary, nullable=False),
 )
+
+# Substitution variables (storage/variables.py): application-wide when plan_type_key is ''
+# (plan_type 'ALL' on the wire), else for the cube whose name key it is.
+substitution_variables = Table(
+    "substitution_variables",
+    metadata,
+    Column("application_id", Id, ForeignKey("applications.application_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("plan_type_key", String(80), primary_key=True),
+    Column("name_key", String(80), primary_key=True),
+    Column("plan_type", String(80), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

@@ -23,6 +23,8 @@ from epmjobs.jobs.types.import_data import ImportData
 from epmjobs.jobs.types.import_metadata import ImportMetadata
 from epmjobs.jobs.types.job_console import ExportJobConsole
 from epmjobs.jobs.types.plan_type_map import PlanTypeMap
+from epmjobs.jobs.types.rules import Rules
+from epmjobs.jobs.types.ruleset import Ruleset
 from epmjobs.jobs.types.sort_members import SortMembers
 
 IMPLEMENTATIONS: dict[str, JobImplementation] = {
@@ -39,6 +41,8 @@ IMPLEMENTATIONS: dict[str, JobImplementation] = {
     "IMPORT_METADATA": ImportMetadata(),
     "PLAN_TYPE_MAP": PlanTypeMap(),
     "RESTRUCTURE_CUBE": RestructureCube(),
+    "RULES": Rules(),
+    "RULESET": Ruleset(),
     "SORT_MEMBERS": SortMembers(),
 }
 
