@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 
 from epmjobs.errors import InvalidRequest
 from epmjobs.jobs.definitions import parse_definition
+from epmjobs.jobs.types.rule_definitions import check_definition
 from epmjobs.planning.application import Cube, CubeKind, validate_application_name
 from epmjobs.planning.outline import Outline, errors, outline_from_json, outline_to_json, validate
 from epmjobs.planning.substitution import ALL, SubstitutionVariable, checked
@@ -73,6 +74,8 @@ def create_application(system: System, doc: dict[str, Any]) -> str:
     name = validate_application_name(str(doc.get("name", "")))
     cubes = _cubes(doc.get("cubes", []))
     definitions = [parse_definition(d, cubes) for d in doc.get("jobDefinitions", [])]
+    for definition in definitions:
+        check_definition(definition)
     variables = _variables(doc.get("substitutionVariables"), cubes)
     outline = outline_from_json(cubes, doc["outline"]) if "outline" in doc else None
     now = time.time()
@@ -125,5 +128,6 @@ def put_definition(system: System, app_name: str, raw: dict[str, Any]) -> None:
     if app is None:
         raise InvalidRequest(f"The application {app_name} does not exist.")
     definition = parse_definition(raw, list(app.cubes))
+    check_definition(definition)
     with system.db.transaction() as conn:
         system.stores.apps.put_definition(conn, app.application_id, definition, time.time())

@@ -22,13 +22,20 @@ prompts' limits, so a Power User granted a rule runs that rule and nothing else.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from epmjobs.errors import CalcScriptError, InvalidJobParameter, JobFailed, MemberSelectionError
+from epmjobs.errors import (
+    CalcScriptError,
+    InvalidJobParameter,
+    InvalidRequest,
+    JobFailed,
+    MemberSelectionError,
+)
 from epmjobs.jobs.context import JobContext
 from epmjobs.jobs.parameters import shown
 from epmjobs.planning.calc import ast, check_functions, parse_script, prompt_names
@@ -99,9 +106,33 @@ def rule_of(definition: JobDefinition) -> Rule:
                         "epmjobs runs calc-script (Essbase) rules only.")
     if not isinstance(script, str):
         raise JobFailed(f"The rule {definition.job_name} has no script.")
-    prompts = tuple(_prompt(definition.job_name, raw)
-                    for raw in params.get("runtimePrompts") or [])
+    raw_prompts = params.get("runtimePrompts") or []
+    if isinstance(raw_prompts, str):  # from a key=value command line
+        try:
+            raw_prompts = json.loads(raw_prompts)
+        except ValueError as exc:
+            raise JobFailed(f"The runtime prompts of the rule {definition.job_name} are not "
+                            f"valid JSON: {exc}.") from exc
+    if not isinstance(raw_prompts, list):
+        raise JobFailed(f"The runtime prompts of the rule {definition.job_name} must be a "
+                        "list.")
+    prompts = tuple(_prompt(definition.job_name, raw) for raw in raw_prompts)
     return Rule(definition.job_name, definition.plan_type, script, CALC_SCRIPT, prompts)
+
+
+def check_definition(definition: JobDefinition) -> None:
+    """Refuse a rule definition that could never run (as Calculation Manager refuses to
+    deploy it): not a calc script, no script, a script that does not parse (line and
+    column in the message), malformed prompts; or a ruleset without rules."""
+    try:
+        if definition.job_type == "RULES":
+            parsed_script(rule_of(definition))
+        elif definition.job_type == "RULESET":
+            rules = definition.parameters.get("rules")
+            if not isinstance(rules, list) or not rules:
+                raise JobFailed(f"The ruleset {definition.job_name} lists no rules.")
+    except JobFailed as exc:
+        raise InvalidRequest(exc.message) from exc
 
 
 def _prompt(rule: str, raw: Any) -> RuntimePrompt:
