@@ -38,7 +38,7 @@ class BlockRun:
         self.machine = machine
         self.evaluator = machine.evaluator or Evaluator(machine)
         self.anchor = dict(anchor)
-        self.frame = frame_of(keys)
+        self.frame = frame_of(keys, machine)
         self.capture = capture
 
     def run(self, statements: Sequence[ast.Statement]) -> None:

@@ -21,6 +21,9 @@ are restricted to the FIX. ``SET AGGMISSG ON`` lets parents whose children are a
 
 from __future__ import annotations
 
+import functools
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -28,9 +31,12 @@ from epmjobs.errors import CalcScriptError
 from epmjobs.planning.calc.block import run_block
 from epmjobs.planning.calc.machine import Machine
 from epmjobs.planning.calc.scope import MAX_TARGET_CELLS, Scope, target_keys
+from epmjobs.planning.cube.cells import Cells
 from epmjobs.planning.cube.consolidate import Targets
 
 Mask = npt.NDArray[np.bool_]
+#: Consolidation works on this many cells at a time (see ``_in_parts``).
+PART_CELLS = 2_000_000
 
 
 def consolidate(machine: Machine, scope: Scope, position: int, compute: Mask,
@@ -48,11 +54,45 @@ def consolidate(machine: Machine, scope: Scope, position: int, compute: Mask,
         return
     cells = machine.cells
     in_scope = scope.contains(model, cells.keys, frozenset({position}))
-    everything = bool(in_scope.all())
-    subset = cells if everything else cells.where(in_scope)
-    result = model.consolidator.dimension(subset, dim.name, targets,
-                                          aggmissg=machine.options.aggmissg)
-    machine.replace(result if everything else cells.where(~in_scope).merge(result))
+    if in_scope.all():
+        machine.replace(_in_parts(machine, cells, position, targets))
+        return
+    result = _in_parts(machine, cells.where(in_scope), position, targets)
+    machine.replace(cells.where(~in_scope).merge(result))
+
+
+def _in_parts(machine: Machine, cells: Cells, position: int, targets: Targets) -> Cells:
+    """Consolidation along one dimension, ``PART_CELLS`` cells at a time.
+
+    Cells that differ in the first dimension (in key order) never feed one another when
+    another dimension is consolidated, and keys sort by that dimension first: so the cube
+    splits into key ranges consolidated one after the other, whose results, concatenated,
+    are still sorted. The peak memory is then the result and one part's work, not the
+    whole cube's work at once."""
+    model = machine.model
+    dim = model.dimensions[position]
+    consolidate_part = functools.partial(model.consolidator.dimension, name=dim.name,
+                                         targets=targets, aggmissg=machine.options.aggmissg)
+    if position == 0 or len(cells) <= PART_CELLS:
+        return consolidate_part(cells)
+    first = cells.keys // model.layout.strides[0]
+    runs = np.flatnonzero(first[1:] != first[:-1]) + 1
+    del first
+    cuts, last = [0], 0
+    for start in runs.tolist():
+        if start - last >= PART_CELLS:
+            cuts.append(start)
+            last = start
+    cuts.append(len(cells))
+    key_parts, value_parts = [], []
+    for a, b in itertools.pairwise(cuts):
+        part = consolidate_part(Cells(cells.keys[a:b], cells.values[a:b]))
+        key_parts.append(part.keys)
+        value_parts.append(part.values)
+        del part
+    keys = np.concatenate(key_parts)
+    del key_parts
+    return Cells(keys, np.concatenate(value_parts))
 
 
 def aggregate(machine: Machine, scope: Scope, position: int) -> None:

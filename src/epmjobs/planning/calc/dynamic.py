@@ -11,6 +11,8 @@ A cell with such a coordinate is computed from the stored cells that feed it:
 
 ``with_dynamic_formulas`` adds the formula members of an export's region to cells whose
 dynamic parents are already evaluated: the hook ``planning.data.export.region_cells`` uses.
+A formula member is exported in each slice of the selection where the stored cells that
+feed the selection have data.
 """
 
 from __future__ import annotations
@@ -104,16 +106,65 @@ def _add_formula_members(machine: Machine, cells: Cells,
     return cells
 
 
-def with_dynamic_formulas(model: CubeModel, cells: Cells, selection: Mapping[str, Nodes],
-                          variables: Mapping[str, str] | None = None) -> Cells:
-    """``cells`` (dynamic parents already evaluated) plus the values of the selected
-    Dynamic Calc members that have a formula."""
+def with_dynamic_formulas(model: CubeModel, stored: Cells, evaluated: Cells,
+                          selection: Mapping[str, Nodes]) -> Cells:
+    """``evaluated`` (a region with its dynamic parents computed) plus the values of the
+    selected Dynamic Calc members that have a formula, in every slice of the selection
+    where the stored cells that feed it have data (for the export of ``selection``)."""
     if not any(d.has_formula.any() for d in model.dimensions):
-        return cells
-    machine = Machine(model, cells, variables or {}, {}, Options())
-    candidates = {}
+        return evaluated
+    machine = Machine(model, stored, {}, {}, Options())
+    out = evaluated
     for name, nodes in selection.items():
         position = model.position(name)
-        if position is not None:
-            candidates[position] = np.asarray(nodes, dtype=np.int32)
-    return _add_formula_members(machine, cells, candidates)
+        if position is None:
+            continue
+        dim = model.dimensions[position]
+        nodes = np.asarray(nodes, dtype=np.int32)
+        for node in nodes[machine.virtual[position][nodes] & dim.has_formula[nodes]].tolist():
+            if machine.formulas.script(position, node) is None:
+                continue
+            keys = _slices(machine, selection, position, node)
+            out = out.merge(Cells.build(keys, formula_values(machine, position, node, keys)))
+    return out
+
+
+def _slices(machine: Machine, selection: Mapping[str, Nodes], position: int,
+            node: int) -> Keys:
+    """Keys of ``node`` in each selected slice the stored cells feed: their coordinates,
+    and the selected computed parents above them."""
+    model, layout = machine.model, machine.model.layout
+    region = {name: _feeding(model, p, np.asarray(nodes, dtype=np.int32))
+              for name, nodes in selection.items()
+              if (p := model.position(name)) is not None and p != position}
+    base = machine.cells.where(region_mask(machine.cells, layout, region))
+    keys = np.unique(pin_keys(model, base.keys, {position: node}))
+    for name, nodes in selection.items():
+        other = model.position(name)
+        if other is None or other == position:
+            continue
+        chosen = np.asarray(nodes, dtype=np.int32)
+        keys = _roll_up(machine, keys, other, chosen[machine.virtual[other][chosen]])
+    wanted = {name: np.asarray(nodes, dtype=np.int32) for name, nodes in selection.items()}
+    fake = Cells(keys, np.zeros(len(keys)))
+    return keys[region_mask(fake, layout, wanted)]
+
+
+def _roll_up(machine: Machine, keys: Keys, position: int, parents: Nodes) -> Keys:
+    """``keys`` and, for each, the same key at each of ``parents`` above its coordinate."""
+    if not len(parents) or not len(keys):
+        return keys
+    dim, layout = machine.model.dimensions[position], machine.model.layout
+    pick = np.isin(dim.closure_ancestor, parents) & (dim.closure_depth > 0)
+    below, above = dim.closure_descendant[pick], dim.closure_ancestor[pick]
+    order = np.argsort(below, kind="stable")
+    below, above = below[order], above[order]
+    count = np.bincount(below, minlength=len(dim))
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    coord = layout.coordinate(keys, position)
+    per_key = count[coord]
+    rows = np.repeat(np.arange(len(keys)), per_key)
+    offset = np.arange(len(rows)) - np.repeat(np.cumsum(per_key) - per_key, per_key)
+    targets = above[start[coord[rows]] + offset].astype(np.int32)
+    moved = layout.move(keys[rows], position, coord[rows], targets)
+    return np.union1d(keys, moved)

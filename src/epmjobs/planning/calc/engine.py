@@ -36,13 +36,15 @@ def run_script(model: CubeModel, cells: Cells, script: ast.Script, *,
                variables: Mapping[str, str] | None = None,
                prompts: Mapping[str, str] | None = None,
                options: Options | None = None,
-               check: Callable[[], None] | None = None) -> CalcResult:
+               check: Callable[[], None] | None = None,
+               shortcuts: bool = True) -> CalcResult:
     """Run a parsed script; ``check`` is called between statements (it may raise to stop,
-    e.g. when a job is cancelled)."""
+    e.g. when a job is cancelled). ``shortcuts=False`` runs every statement by the general
+    path (``fastpath`` gives the same results; the tests compare them)."""
     machine = Machine(model, cells, variables or {}, prompts or {}, options or Options(),
                       check or (lambda: None))
     try:
-        ScriptRun(machine).run(script)
+        ScriptRun(machine, shortcuts).run(script)
     except RecursionError:
         raise CalcScriptError("the calculation nests too deeply (formulas referring to "
                               "formulas)") from None

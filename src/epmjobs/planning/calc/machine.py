@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from epmjobs.planning.calc.arithmetic import Vector
+from epmjobs.planning.calc.cellops import lookup, merge_sorted, sorted_unique
 from epmjobs.planning.calc.formulas import Formulas
 from epmjobs.planning.calc.members import MemberNames
 from epmjobs.planning.calc.scope import Blocks
@@ -87,7 +88,7 @@ class Machine:
         members without stored data (the others are those of stored cells)."""
         from epmjobs.planning.calc.dynamic import computed_values
 
-        values = self.cells.lookup(keys)
+        values = lookup(self.cells, keys)
         rows = np.zeros(len(keys), dtype=np.bool_)
         for position in moved:
             rows |= self.virtual[position][self.model.layout.coordinate(keys, position)]
@@ -100,15 +101,11 @@ class Machine:
         exist; they are written only when block creation is on."""
         if not len(keys):
             return
-        order = np.argsort(keys, kind="stable")
-        keys, values = keys[order], values[order]
-        last = np.ones(len(keys), dtype=np.bool_)
-        last[:-1] = keys[1:] != keys[:-1]
-        keys, values = keys[last], values[last]
+        keys, values = sorted_unique(keys, values)
         if new_blocks and not self.options.create_blocks:
             exists = np.isin(self.blocks.block_of(keys), self.existing_blocks())
             keys, values = keys[exists], values[exists]
-        self.cells = self.cells.merge((keys, values))
+        self.cells = merge_sorted(self.cells, keys, values)
         self.counters.cells_written += len(keys)
 
     def replace(self, cells: Cells) -> None:

@@ -105,10 +105,11 @@ class Blocks:
         return self.model.dimensions[position].density is Density.DENSE
 
     def stored_nodes(self, position: int) -> npt.NDArray[np.int32]:
-        """Nodes that hold stored cells: stored, not shared, not Label Only/dynamic."""
+        """Nodes that hold stored cells: stored, not shared, not Label Only or dynamic, not
+        an implied share (a parent that is its only consolidating child)."""
         dim = self.model.dimensions[position]
         h = self.model.hierarchies[dim.name]
-        return np.flatnonzero(h.loadable & ~h.dynamic).astype(np.int32)
+        return np.flatnonzero(h.loadable & ~h.dynamic & ~h.implied_share).astype(np.int32)
 
 
 def target_keys(blocks: Blocks, cells: Cells, scope: Scope, pins: Pins, *,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from epmjobs.planning.calc import ast
+from epmjobs.planning.calc import ast, fastpath
 from epmjobs.planning.calc.block import run_block
 from epmjobs.planning.calc.consolidation import (
     aggregate,
@@ -35,8 +35,9 @@ _CREATION = ("CREATENONMISSINGBLK", "CREATEBLOCKONEQ")
 
 
 class ScriptRun:
-    def __init__(self, machine: Machine) -> None:
+    def __init__(self, machine: Machine, shortcuts: bool = True) -> None:
         self.machine = machine
+        self.shortcuts = shortcuts  # off: every statement by the general path (tests)
         self.evaluator = machine.evaluator or Evaluator(machine)
         self.creation = dict.fromkeys(_CREATION, False)
         self.handlers: dict[type[Any], Callable[[Any, Scope], None]] = {
@@ -220,6 +221,8 @@ class ScriptRun:
         if isinstance(statement.target, ast.VarRef):
             self.machine.scalars[statement.target.name.upper()] = self._constant(
                 statement.expr)
+            return
+        if self.shortcuts and fastpath.assign(self.machine, self.evaluator, scope, statement):
             return
         self._anchored(statement.target, [statement], scope)
 

@@ -30,16 +30,24 @@ class Frame:
     keys: Keys
     rows: Rows
     locals: dict[str, Vector] = field(default_factory=dict)  # VARs set in this block
+    #: Dimensions where some of ``keys`` name a member without stored data (a Dynamic Calc
+    #: member's formula evaluated at a dynamic parent): reads must compute those too.
+    unstored: frozenset[int] = frozenset()
 
     def sub(self, mask: npt.NDArray[np.bool_]) -> Frame:
-        return Frame(self.keys[mask], self.rows[mask], self.locals)
+        return Frame(self.keys[mask], self.rows[mask], self.locals, self.unstored)
 
     def __len__(self) -> int:
         return len(self.keys)
 
 
-def frame_of(keys: Keys) -> Frame:
-    return Frame(keys, np.arange(len(keys), dtype=np.intp))
+def frame_of(keys: Keys, machine: Machine | None = None) -> Frame:
+    unstored: frozenset[int] = frozenset()
+    if machine is not None and len(keys):
+        layout = machine.model.layout
+        unstored = frozenset(p for p, virtual in enumerate(machine.virtual)
+                             if virtual[layout.coordinate(keys, p)].any())
+    return Frame(keys, np.arange(len(keys), dtype=np.intp), unstored=unstored)
 
 
 class Evaluator:
@@ -102,7 +110,8 @@ class Evaluator:
 
     def reference(self, expr: ast.Expr, frame: Frame) -> Vector:
         pins = self.pins(expr)
-        return self.machine.read(pin_keys(self.machine.model, frame.keys, pins), pins)
+        keys = pin_keys(self.machine.model, frame.keys, pins)
+        return self.machine.read(keys, {*pins, *frame.unstored})
 
     def read_at(self, expr: ast.Expr | None, frame: Frame, position: int,
                 nodes: npt.NDArray[np.int32], valid: npt.NDArray[np.bool_]) -> Vector:
@@ -114,6 +123,6 @@ class Evaluator:
         keys = pin_keys(model, frame.keys, {p: n for p, n in pins.items() if p != position})
         old = model.layout.coordinate(keys, position)
         moved = model.layout.move(keys, position, old, np.where(valid, nodes, old))
-        out = self.machine.read(moved, {*pins, position})
+        out = self.machine.read(moved, {*pins, position, *frame.unstored})
         out[~valid] = np.nan
         return out

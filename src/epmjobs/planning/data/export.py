@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from epmjobs.planning.calc.dynamic import with_dynamic_formulas
 from epmjobs.planning.cube.cells import Cells, region_mask
 from epmjobs.planning.cube.model import CubeModel
 
@@ -41,11 +42,13 @@ class ExportSpec:
 def region_cells(model: CubeModel, cells: Cells, selection: Mapping[str, Nodes],
                  include_dynamic: bool) -> Cells:
     """The cells of the selected region; with ``include_dynamic``, dynamic parents (and
-    implied shares) evaluated from the cells that feed the region."""
+    implied shares) evaluated from the cells that feed the region, and Dynamic Calc members
+    with a formula evaluated by it (``planning.calc.dynamic``)."""
     if include_dynamic:
         feeding = {name: feeding_nodes(model, name, nodes) for name, nodes in selection.items()}
-        cells = cells.where(region_mask(cells, model.layout, feeding))
-        cells = model.consolidator.evaluate_dynamic(cells, model.calc_order)
+        region = cells.where(region_mask(cells, model.layout, feeding))
+        region = model.consolidator.evaluate_dynamic(region, model.calc_order)
+        cells = with_dynamic_formulas(model, cells, region, selection)
     return cells.where(region_mask(cells, model.layout, selection))
 
 
