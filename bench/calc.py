@@ -13,7 +13,7 @@ Phases (ours -> the DuckDB reference), each on the cube's cells in memory:
 - calc: ``FIX (@RELATIVE("Entity", 0), @RELATIVE("Product", 0), @RELATIVE("Customer", 0))
   "Revenue" = "Units" * "Price"; ENDFIX`` through the calc engine (parse, scope, blocks,
   lookups, write-back into the cube's cells) -> a self-join of the Units and Price rows on
-  the other seven coordinates, inserted into the cells table;
+  the other seven coordinates, inserted into the cells table; the best of 5 runs each;
 - agg: ``AGG ("Entity", "Product", "Customer");`` -> per dimension a ``GROUP BY`` over the
   join with the ancestor closure (bench/data.py's query).
 Both sides' results are checked equal (cell count and value sum) before figures count.
@@ -51,6 +51,7 @@ COLUMNS = ("account", "period", "years", "scenario", "version", "entity", "produ
 CALC = ('FIX (@RELATIVE("Entity", 0), @RELATIVE("Product", 0), @RELATIVE("Customer", 0))\n'
         '    "{revenue}" = "{units}" * "{price}";\nENDFIX\n')
 AGG = 'AGG ("Entity", "Product", "Customer");\n'
+REPEATS = 5
 
 
 def nodes(model: CubeModel, dimension: str, names: list[str]) -> np.ndarray:
@@ -91,10 +92,12 @@ def generate(model: CubeModel, leaves: dict[str, list[str]], cells: int,
 def ours(model: CubeModel, cells: Cells, names: dict[str, str], agg: bool) -> dict[str, Any]:
     figures: dict[str, Any] = {"cells": len(cells), "start_rss_mib": rss_mib()}
     script = parse_script(CALC.format(**names))
-    t0, c0 = time.perf_counter(), time.process_time()
-    result = run_script(model, cells, script)
-    figures["calc_s"] = time.perf_counter() - t0
-    figures["calc_cpu_s"] = time.process_time() - c0
+    best = (float("inf"), 0.0)
+    for _ in range(REPEATS):  # a short phase: the best of a few runs, on both sides
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = run_script(model, cells, script)
+        best = min(best, (time.perf_counter() - t0, time.process_time() - c0))
+    figures["calc_s"], figures["calc_cpu_s"] = best
     revenue = nodes(model, "Account", [names["revenue"]])[0]
     account = model.layout.coordinate(result.cells.keys, model.position("Account") or 0)
     written = result.cells.values[account == revenue]
@@ -130,13 +133,19 @@ def duckdb_reference(model: CubeModel, cells: Cells, names: dict[str, str],
     units, price, revenue = (int(nodes(model, "Account", [names[k]])[0])
                              for k in ("units", "price", "revenue"))
     others = [c for c in COLUMNS if c != "account"]
-    t0 = time.perf_counter()
-    con.execute(f"""INSERT INTO cells
+    insert = f"""INSERT INTO cells
         SELECT {revenue} AS account, {", ".join("u." + c for c in others)},
                u.value * p.value AS value
         FROM cells u JOIN cells p USING ({", ".join(others)})
-        WHERE u.account = {units} AND p.account = {price}""")
-    figures["calc_s"] = time.perf_counter() - t0
+        WHERE u.account = {units} AND p.account = {price}"""
+    best = float("inf")
+    for attempt in range(REPEATS):
+        con.execute("BEGIN")
+        t0 = time.perf_counter()
+        con.execute(insert)
+        best = min(best, time.perf_counter() - t0)
+        con.execute("COMMIT" if attempt == REPEATS - 1 else "ROLLBACK")
+    figures["calc_s"] = best
     row = con.execute(f"SELECT count(*), sum(value) FROM cells WHERE account = {revenue}"
                       ).fetchone()
     assert row is not None

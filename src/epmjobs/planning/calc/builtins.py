@@ -42,8 +42,8 @@ def _arity(expr: ast.Call, least: int, most: int | None) -> None:
     if count < least or (most is not None and count > most):
         wanted = f"{least}" if least == most else (
             f"at least {least}" if most is None else f"{least} to {most}")
-        raise fail(f"{expr.name} takes {wanted} argument{'s' * (wanted != '1')}, "
-                   f"not {count}", expr)
+        plural = "" if wanted.split()[-1] == "1" else "s"
+        raise fail(f"{expr.name} takes {wanted} argument{plural}, not {count}", expr)
 
 
 def _integer(ev: Evaluator, expr: ast.Expr, what: str) -> int:

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from epmjobs.planning.calc import arithmetic, ast
 from epmjobs.planning.calc.arithmetic import Vector
 from epmjobs.planning.calc.machine import Machine
-from epmjobs.planning.calc.members import CURRENT, expr_text, fail
+from epmjobs.planning.calc.members import CURRENT, fail
 from epmjobs.planning.calc.scope import pin_keys
 from epmjobs.planning.cube.layout import Keys
 
@@ -81,7 +81,7 @@ class Evaluator:
             from epmjobs.planning.calc.builtins import call
 
             return call(self, expr, frame)
-        raise fail(f"{expr_text(expr)} is a member range, not a value", expr)
+        raise fail("a member range selects members: it is not a value", expr)
 
     def number_text(self, expr: ast.SubVar | ast.Prompt) -> float | None:
         text = self.names.text(expr).strip()
