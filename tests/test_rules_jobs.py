@@ -249,3 +249,17 @@ def test_a_power_user_launches_only_the_rules_granted(client: Any, worker: Worke
     assert post(client, "RULES", "AggregatePlan", PETE).status_code == 403
     assert post(client, "RULESET", "PlanCycle", PETE).status_code == 403
     assert post(client, "CLEAR_CUBE", "ClearPlan1", PETE).status_code == 403
+
+
+def test_runtime_substitution_variables_take_their_default_or_the_jobs_value(
+        client: Any, worker: Worker, system: System) -> None:
+    put_definition(system, "Vision", {"jobType": "RULES", "jobName": "Rtsv", "planType": "Plan1",
+                                      "parameters": {"script": (
+                                          'SET RUNTIMESUBVARS { Who = "E110"; };\n'
+                                          'FIX (&Who, "Plan", "Jan", "P010", &PlanYr) '
+                                          '"Growth Rate" = 3; ENDFIX'),
+                                          "runtimePrompts": '[{"name": "Unused"}]'}})
+    assert run(client, worker, "RULES", "Rtsv")["status"] == 0
+    assert run(client, worker, "RULES", "Rtsv", Who="E120")["status"] == 0
+    rates = {k[6] for k, v in cube_cells(system).items() if k[0] == "Growth Rate" and v == 3}
+    assert rates == {"E110", "E120"}
