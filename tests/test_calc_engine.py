@@ -429,3 +429,21 @@ def test_consolidating_in_parts_gives_the_same_cells(cube: Cube, monkeypatch) ->
     assert np.array_equal(whole.keys, parts.keys)
     assert np.array_equal(whole.values, parts.values)
     assert len(whole) > len(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(old=st.dictionaries(st.integers(0, 60), st.floats(-5, 5, allow_nan=False), max_size=30),
+       new=st.dictionaries(st.integers(0, 60), st.one_of(st.just(float("nan")),
+                                                         st.floats(-5, 5, allow_nan=False)),
+                           max_size=30))
+def test_merging_sorted_writes_matches_the_cell_stores_merge(old: dict[int, float],
+                                                             new: dict[int, float]) -> None:
+    from epmjobs.planning.calc.cellops import merge_sorted
+    from epmjobs.planning.cube.cells import Cells
+    base = Cells.build(np.array(list(old), dtype=np.int64), np.array(list(old.values())))
+    keys = np.array(sorted(new), dtype=np.int64)
+    values = np.array([new[k] for k in sorted(new)], dtype=np.float64)
+    got = merge_sorted(base, keys, values)
+    expected = base.merge((keys, values))
+    assert np.array_equal(got.keys, expected.keys)
+    assert np.array_equal(got.values, expected.values)

@@ -58,18 +58,30 @@ def lookup(cells: Cells, keys: Keys) -> Vector:
 
 
 def merge_sorted(cells: Cells, keys: Keys, values: Vector) -> Cells:
-    """``cells`` with ``keys`` (sorted, unique) set to ``values``; NaN removes a cell."""
+    """``cells`` with ``keys`` (sorted, unique) set to ``values``; NaN removes a cell.
+    Allocates the result once (its size is known), shares the keys when none are added."""
     if not len(keys):
         return cells
     where = np.searchsorted(cells.keys, keys)
     hit = np.zeros(len(keys), dtype=np.bool_)
     inside = where < len(cells)
     hit[inside] = cells.keys[where[inside]] == keys[inside]
-    out_values = cells.values.copy()
-    out_values[where[hit]] = values[hit]
     add = ~hit & ~np.isnan(values)
-    out_keys = np.insert(cells.keys, where[add], keys[add])
-    out_values = np.insert(out_values, where[add], values[add])
+    if not add.any():
+        out_keys, out_values = cells.keys, cells.values.copy()
+        out_values[where[hit]] = values[hit]
+    else:
+        added = where[add]
+        slots = added + np.arange(len(added))  # where the new cells land
+        old = np.ones(len(cells) + len(added), dtype=np.bool_)
+        old[slots] = False
+        out_keys = np.empty(len(old), dtype=np.int64)
+        out_keys[old] = cells.keys
+        out_keys[slots] = keys[add]
+        out_values = np.empty(len(old), dtype=np.float64)
+        out_values[old] = cells.values
+        out_values[slots] = values[add]
+        out_values[where[hit] + np.searchsorted(added, where[hit], side="right")] = values[hit]
     if np.isnan(values[hit]).any():
         keep = ~np.isnan(out_values)
         out_keys, out_values = out_keys[keep], out_values[keep]
