@@ -143,8 +143,8 @@ def test_refusals_print_the_servers_message_with_exit_1(cli: Cli) -> None:
     rule = cli("runBusinessRule", "Aggregate", "Scenario=Plan", "--json")
     assert rule.exit_code == ExitCode.FAILED
     assert json.loads(rule.stdout) == {"error": {
-        "type": "JobRejected", "message": "The job type RULES is not supported by this "
-        "epmjobs server yet.", "exitCode": 1, "httpStatus": 400}}
+        "type": "JobRejected", "message": "A job with specified name and type was not found",
+        "exitCode": 1, "httpStatus": 400}}
     assert "Traceback" not in rule.output
 
 

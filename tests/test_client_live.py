@@ -86,7 +86,7 @@ def test_parallel_jobs_all_end(epm: EpmClient) -> None:
 
 
 def test_refusals_and_credentials(server: Server, epm: EpmClient) -> None:
-    with pytest.raises(JobRejected, match="not supported by this epmjobs server yet"):
+    with pytest.raises(JobRejected, match="A job with specified name and type was not found"):
         epm.submit("Vision", "RULES", "Aggregate", {"Scenario": "Plan"})
     with EpmClient(server.url, ("admin", "wrong")) as bad, pytest.raises(AuthenticationFailed):
         bad.applications()
@@ -123,7 +123,7 @@ def test_cli_login_run_and_exit_codes(server: Server, tmp_path: Path) -> None:
     record = json.loads(run.stdout)
     assert record["status"] == 0 and record["descriptiveStatus"] == "Completed"
     rule = cli(server, tmp_path, "runBusinessRule", "Aggregate")
-    assert rule.returncode == 1 and "not supported by this epmjobs server yet" in rule.stderr
+    assert rule.returncode == 1 and "name and type was not found" in rule.stderr
     missing = cli(server, tmp_path, "getJobStatus", "987654")
     assert missing.returncode == 6 and "does not exist" in missing.stderr
     assert "Traceback" not in rule.stderr + missing.stderr

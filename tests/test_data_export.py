@@ -126,4 +126,6 @@ def test_the_demo_definitions_export_and_reload_plan1_actuals(client, worker: Wo
     assert cube_cells(system) == before
     mapped = run(client, worker, {"jobType": "PLAN_TYPE_MAP", "jobName": "Plan1ToReporting"})
     assert mapped["status"] == 0, mapped
-    assert cube_cells(system, "Vis1ASO") == before
+    rates = ("Average Rate", "Ending Rate")  # not valid in Vis1ASO: the map leaves them
+    assert cube_cells(system, "Vis1ASO") == {k: v for k, v in before.items()
+                                             if k[0] not in rates}

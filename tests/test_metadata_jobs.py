@@ -610,7 +610,8 @@ def test_the_demo_file_holds_the_vision_outline() -> None:
 
 def test_an_application_file_round_trips_its_outline(system: System) -> None:
     doc = export_application(system, "Vision")
-    assert list(doc) == ["format", "name", "appType", "cubes", "jobDefinitions", "outline"]
+    assert list(doc) == ["format", "name", "appType", "cubes", "jobDefinitions",
+                         "substitutionVariables", "outline"]
     assert doc["outline"] == outline_to_json(vision_outline())
     create_application(system, {**doc, "name": "Twin"})
     assert export_application(system, "Twin") == {**doc, "name": "Twin"}

@@ -106,6 +106,9 @@ def assert_documented(response: Any, template: str, method: str) -> Any:
     for name, header in documented.get("headers", {}).items():
         if resolve(header).get("required"):
             assert name in response.headers, f"{name} header missing from {response.status_code}"
+    if response.status_code == 204:
+        assert not response.content and "content" not in documented
+        return None
     media_type = response.headers["content-type"].split(";")[0]
     assert media_type in documented["content"], (
         f"{method.upper()} {template} {response.status_code} answered {media_type}")
@@ -322,7 +325,7 @@ def test_job_definition_responses_match_the_document(api: Api) -> None:
     saved = X + "/applications/{app}/jobdefinitions"
     one = saved + "/{job_type}/{job_name}"
     api.call("POST", saved, json={"jobType": "Rules", "jobName": "Rollup", "planType": "plan1",
-                                  "parameters": {"Scenario": "Plan"}}, expect=201)
+                                  "parameters": {"script": 'AGG ("Entity");'}}, expect=201)
     api.call("POST", saved, json={"jobType": "NOPE", "jobName": "x"}, expect=400)
     api.call("POST", saved, json=["not", "an", "object"], expect=400)
     api.call("POST", saved, content=b"{oops", expect=400)
@@ -331,7 +334,8 @@ def test_job_definition_responses_match_the_document(api: Api) -> None:
     api.call("POST", saved, json={"jobType": "RULES", "jobName": "x"}, auth=VIEWER, expect=403)
     api.call("POST", saved, content=b" " * 1_048_577, expect=413)
     body = api.call("GET", defs, params={"q": '{"jobType":"RULES"}'}, expect=200)
-    assert [d["jobName"] for d in body["items"]] == ["Rollup"]
+    assert [d["jobName"] for d in body["items"]] == ["AggregatePlan", "CalcRevenue", "Rollup",
+                                                     "TranslateToLocal"]
     api.call("GET", defs, params={"q": "{jobType:RULES}"}, expect=200)
     api.call("GET", defs, params={"q": "[1]"}, expect=400)
     api.call("GET", defs, auth=VIEWER, expect=403)
@@ -554,9 +558,9 @@ def test_a_deeply_nested_q_is_400_not_500(api: Api) -> None:
 
 def test_a_definition_named_with_a_slash_can_be_deleted(api: Api) -> None:
     api.call("POST", X + "/applications/{app}/jobdefinitions",
-             json={"jobType": "RULES", "jobName": "Plan/Actual"}, expect=201)
+             json={"jobType": "CUBE_REFRESH", "jobName": "Plan/Actual"}, expect=201)
     api.call("DELETE", X + "/applications/{app}/jobdefinitions/{job_type}/{job_name}",
-             {"job_type": "RULES", "job_name": "Plan%2FActual"}, expect=200)
+             {"job_type": "CUBE_REFRESH", "job_name": "Plan%2FActual"}, expect=200)
 
 
 def test_a_tour_of_every_operation_matches_the_document(api: Api, worker: Worker) -> None:
@@ -583,9 +587,28 @@ def test_a_tour_of_every_operation_matches_the_document(api: Api, worker: Worker
     api.call("GET", X + "/jobs", expect=200)
     api.call("GET", X + "/jobs/{job_id}", job, expect=200)
     api.call("POST", X + "/jobs/{job_id}/cancel", job, expect=202)
+    tour_variables(api)
     covered = {(template, method) for method, template, _ in api.seen}
     assert covered == {op for op in document_operations()
                        if not op[0].startswith((IR, CTL))}
+
+
+def tour_variables(api: Api) -> None:
+    """Every substitution-variable operation, for the application and a plan type."""
+    for base, path in ((APP + "/substitutionvariables", {}),
+                       (APP + "/plantypes/{plantype}/substitutionvariables",
+                        {"plantype": "Plan1"})):
+        one = {**path, "name": "TourVar"}
+        items = {"items": [{"name": "TourVar", "value": "FY25"}]}
+        api.call("POST", base, path, json=items, expect=204)
+        api.call("PUT", base, path, json=items, expect=204)
+        api.call("POST", base, path, json={"items": "no"}, expect=400)
+        api.call("GET", base, path, params={"q": '{"derivedValues":true}'}, expect=200)
+        api.call("GET", base + "/{name}", one, expect=200)
+        api.call("DELETE", base + "/{name}", one, expect=204)
+        api.call("GET", base + "/{name}", one, expect=404)
+        api.call("POST", base + ":delete", path, json=items, expect=204)
+        api.call("GET", base, path, auth=VIEWER, expect=403)
 
 
 # -- the test double's control API --------------------------------------------------------

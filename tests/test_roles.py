@@ -27,8 +27,10 @@ from epmjobs.jobs.model import ChildJob
 from epmjobs.jobs.progression import JobMatch, Mode, ProgressionRule
 from epmjobs.jobs.runner import Worker
 from epmjobs.jobs.status import JobStatus
+from epmjobs.planning.substitution import SubstitutionVariable
 from epmjobs.security.passwords import hash_password, token_digest
 from epmjobs.security.roles import Role
+from epmjobs.storage.variables import VariableStore
 from epmjobs.system import System
 from epmjobs.testing.state import StateKeeper
 
@@ -118,6 +120,23 @@ def _submit(system: System) -> Request:
     return "POST", JOBS, {"json": ALL_USERS}
 
 
+def new_variable(system: System, plan_type: str | None = None) -> str:
+    name = f"Var{next(_names)}"
+    with system.db.transaction() as conn:
+        VariableStore(system.db).put(conn, vision_id(system),
+                                     [SubstitutionVariable(name, "x", plan_type)], time.time())
+    return name
+
+
+def _variables(method: str, base: str, plan_type: str | None, suffix: str = "",
+               body: bool = False) -> Callable[[System], Request]:
+    def make(system: System) -> Request:
+        name = new_variable(system, plan_type)
+        items = {"json": {"items": [{"name": name, "value": "y"}]}} if body else {}
+        return method, base + suffix.format(name=name), items
+    return make
+
+
 def _put_definition(system: System) -> Request:
     return "POST", f"{EXT}/applications/Vision/jobdefinitions", {
         "json": {"jobType": "CUBE_REFRESH", "jobName": f"Put{next(_names)}"}}
@@ -195,6 +214,24 @@ NEVER = "^/never"
 INTEROP = "/interop/rest"
 SNAPSHOTS = INTEROP + "/{version}/applicationsnapshots"
 SNAPSHOTS_V = INTEROP + "/11.1.2.3.600/applicationsnapshots"
+SUBVARS = APP + "/substitutionvariables"
+PLAN_SUBVARS = APP + "/plantypes/{plantype}/substitutionvariables"
+VARS_V = f"{VISION}/substitutionvariables"
+PLAN_VARS_V = f"{VISION}/plantypes/Plan1/substitutionvariables"
+VARIABLE_ENDPOINTS = {
+    f"{label}{kind}": Endpoint(method, route + suffix, code, True,
+                               _variables(method, url, plan_type, call_suffix, body))
+    for label, route, url, plan_type in (("variables", SUBVARS, VARS_V, None),
+                                         ("plan type variables", PLAN_SUBVARS, PLAN_VARS_V,
+                                          "Plan1"))
+    for kind, method, suffix, call_suffix, code, body in (
+        (" list", "GET", "", "", 200, False),
+        (" post", "POST", "", "", 204, True),
+        (" put", "PUT", "", "", 204, True),
+        (" get", "GET", "/{name}", "/{name}", 200, False),
+        (" delete", "DELETE", "/{name}", "/{name}", 204, False),
+        (" delete many", "POST", ":delete", ":delete", 204, True))
+}
 ENDPOINTS = {
     "versions": Endpoint("GET", REST, 200, False, _get(REST)),
     "versions/": Endpoint("GET", f"{REST}/", 200, False, _get(f"{REST}/")),
@@ -281,6 +318,7 @@ ENDPOINTS = {
     "control recording": Endpoint("GET", f"{CONTROL}/recorder", 200, True,
                                   _get(f"{CONTROL}/recorder")),
 }
+ENDPOINTS.update(VARIABLE_ENDPOINTS)
 CALLERS = ["anonymous", "wrong-password", *(role.value for role in ROLE_USERS)]
 
 
@@ -336,6 +374,9 @@ def test_role_matrix(matrix_system: System, matrix_client: TestClient, endpoint:
         return
     if endpoint == "metrics":
         assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+        return
+    if expected == 204:
+        assert response.content == b""
         return
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()

@@ -263,3 +263,12 @@ def test_runtime_substitution_variables_take_their_default_or_the_jobs_value(
     assert run(client, worker, "RULES", "Rtsv", Who="E120")["status"] == 0
     rates = {k[6] for k, v in cube_cells(system).items() if k[0] == "Growth Rate" and v == 3}
     assert rates == {"E110", "E120"}
+
+
+def test_the_admin_endpoint_refuses_a_rule_that_does_not_parse(client: Any) -> None:
+    answer = client.post("/epmjobs/v1/applications/Vision/jobdefinitions", auth=ADMIN, json={
+        "jobType": "RULES", "jobName": "Bad", "planType": "Plan1",
+        "parameters": {"script": 'FIX ("Plan"'}})
+    assert answer.status_code == 400
+    assert answer.json()["detail"] == ("The rule Bad is not valid: line 1, column 12: expected "
+                                       "',' or ')' in the FIX member list, found end of script")

@@ -380,7 +380,8 @@ def users_set_password(
 
 @users_app.command("grant")
 def users_grant(username: str, grant: str, data_dir: DataDir = None) -> None:
-    """Give a user a granular grant (e.g. "Migrations - Administer")."""
+    """Give a user a granular grant ("Migrations - Administer", or launch access to a rule:
+    "Launch RULES: Vision/CalcRevenue", "Launch RULESET: Vision/PlanCycle")."""
     _set_grant(username, grant, True, data_dir)
 
 
@@ -392,6 +393,7 @@ def users_revoke(username: str, grant: str, data_dir: DataDir = None) -> None:
 
 def _set_grant(username: str, grant: str, present: bool, data_dir: Path | None) -> None:
     from epmjobs.security.roles import Grant
+    from epmjobs.security.rule_access import parse_launch_grant
 
     system = _system(data_dir)
     user = system.stores.users.get(username)
@@ -399,12 +401,12 @@ def _set_grant(username: str, grant: str, present: bool, data_dir: Path | None) 
         _fail(f"no user named {username}")
         return
     try:
-        parsed = Grant.parse(grant)
+        parsed = parse_launch_grant(grant) or Grant.parse(grant).value
     except EpmJobsError as exc:
         _fail(exc.message)
         return
-    system.stores.users.set_grant(user.user_id, parsed.value, present)
-    typer.echo(f"{username}: {parsed.value} {'granted' if present else 'revoked'}")
+    system.stores.users.set_grant(user.user_id, parsed, present)
+    typer.echo(f"{username}: {parsed} {'granted' if present else 'revoked'}")
 
 
 @tokens_app.command("issue")

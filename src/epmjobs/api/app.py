@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from epmjobs.api.errors import HANDLERS
 from epmjobs.api.fastpath import PollFastPath
-from epmjobs.api.routes import control, extensions, interop, operations, planning
+from epmjobs.api.routes import control, extensions, interop, operations, planning, variables
 from epmjobs.logs import configure as configure_logging
 from epmjobs.processes import die_with_parent
 from epmjobs.settings import Settings
@@ -68,8 +68,8 @@ def create_app(system: System, control_api: bool = False) -> Starlette:
 
 
 def _routes(control_api: bool) -> list[BaseRoute]:
-    routes: list[BaseRoute] = [*planning.routes, *extensions.routes, *interop.routes,
-                               *operations.routes]
+    routes: list[BaseRoute] = [*planning.routes, *variables.routes, *extensions.routes,
+                               *interop.routes, *operations.routes]
     if not control_api:
         return [*routes, Route("/openapi.json", openapi, methods=["GET"]),
                 *control.disabled_routes]

@@ -7,6 +7,7 @@ from typing import Any
 
 from epmjobs.errors import InvalidRequest
 from epmjobs.jobs.types.catalog import lookup
+from epmjobs.jobs.types.rule_definitions import check_definition
 from epmjobs.planning.application import Cube, name_key
 
 
@@ -40,4 +41,6 @@ def parse_definition(raw: dict[str, Any], app_cubes: list[Cube]) -> JobDefinitio
         raise InvalidRequest(f"parameters of job definition {job_name} must be an object.")
     spec = lookup(job_type)
     assert spec is not None
-    return JobDefinition(spec.name, job_name.strip(), plan_type, params)
+    definition = JobDefinition(spec.name, job_name.strip(), plan_type, params)
+    check_definition(definition)  # a rule that could never run is refused, as on deploy
+    return definition

@@ -156,7 +156,7 @@ class JobService:
         if spec is None:
             raise JobRejected(f"Invalid job type: {shown(submission.job_type)}.",
                               submission.job_name)
-        policy.require_submit(principal, spec.name)
+        policy.require_submit(principal, spec.name, app.name, submission.job_name)
         impl = implementation(spec)
         if impl is None:
             raise JobRejected(

@@ -2,9 +2,10 @@
 
 The table follows Oracle's (reference §5.2): versions and the application list are open
 to every role; job definitions, job submission, job status and details are for Service
-Administrators, except that the user who submitted a job may always follow it. Power
-Users gain rule launches in the [rules] issue (per-rule grants). While an application's
-login level is Administrators, only Service Administrators may use it at all.
+Administrators, except that the user who submitted a job may always follow it, and Power
+Users launch the rules and rulesets they hold a launch grant for (``rule_access``). While
+an application's login level is Administrators, only Service Administrators may use it at
+all.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from epmjobs.errors import ApplicationInAdminMode, PermissionDenied
 from epmjobs.jobs.model import Job
 from epmjobs.security.roles import Grant, Principal, Role
+from epmjobs.security.rule_access import RULE_TYPES, may_launch
 
 
 def require_admin(principal: Principal) -> None:
@@ -36,12 +38,19 @@ def require_may_submit(principal: Principal) -> None:
         raise PermissionDenied(f"User {principal.username} is not allowed to launch jobs.")
 
 
-def require_submit(principal: Principal, job_type: str) -> None:
-    """Only Service Administrators launch jobs (Power User rule grants come with RULES)."""
-    if not principal.is_admin:
-        raise PermissionDenied(
-            f"User {principal.username} is not allowed to launch {job_type} jobs."
-        )
+def require_submit(principal: Principal, job_type: str, application: str = "",
+                   job_name: str | None = None) -> None:
+    """Service Administrators launch every job; Power Users the rules and rulesets they
+    hold a launch grant for."""
+    if may_launch(principal, application, job_type, job_name):
+        return
+    if principal.role is Role.POWER_USER and job_type in RULE_TYPES and job_name:
+        kind = "rule" if job_type == "RULES" else "ruleset"
+        raise PermissionDenied(f"User {principal.username} has no launch access to the "
+                               f"{kind} {job_name}.")
+    raise PermissionDenied(
+        f"User {principal.username} is not allowed to launch {job_type} jobs."
+    )
 
 
 def require_job_access(principal: Principal, job: Job) -> None:
