@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -46,7 +47,7 @@ ENGINE: dict[str, Any] = {"heartbeat_seconds": 0.2, "stale_after_seconds": 2.0,
                           "idle_poll_seconds": 0.05, "auth_cache_seconds": 60.0}
 
 
-class _Served:
+class _Served(ABC):
     """What both servers offer once started."""
 
     url: str
@@ -68,8 +69,9 @@ class _Served:
         options.setdefault("auth", self.auth)
         return httpx.Client(base_url=self.url, transport=self._transport(), **options)
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Stop the server and drop its installation."""
 
     def __enter__(self) -> Self:
         return self
