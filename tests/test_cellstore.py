@@ -106,4 +106,4 @@ def test_import_and_export_jobs_run_on_each_database(any_system: System, tmp_pat
     data = b"".join(files.read("out.zip"))
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert zf.read("out.csv").decode().splitlines()[1] == (
-            'E110,1.5,-2.0,"4110,FY24,Actual,Working,USD,P100",Plan1')
+            'E110,1.5,-2,"4110,FY24,Actual,Working,USD,P100",Plan1')

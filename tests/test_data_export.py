@@ -40,7 +40,7 @@ def test_export_writes_the_planning_layout_and_suppresses_missing_rows(
                   povMembers="4110,FY24,Actual,Working,USD,P100")
     assert text == (
         "Entity,Jan,Feb,Mar,Point-of-View,Data Load Cube Name\n"
-        'E110,10.0,20.0,,"4110,FY24,Actual,Working,USD,P100",Plan1\n'
+        'E110,10,20,,"4110,FY24,Actual,Working,USD,P100",Plan1\n'
         'E120,1.25,,,"4110,FY24,Actual,Working,USD,P100",Plan1\n')
 
 
@@ -52,8 +52,8 @@ def test_export_options_missing_text_decimals_tab_and_several_row_dimensions(
                   exportDataDecimalScale=0, delimiter="tab")
     assert text.splitlines() == [
         "Entity\tJan\tFeb\tPoint-of-View\tData Load Cube Name",
-        "E110\t10.0\t20.0\t4110,FY24,Actual,Working,USD,P100\tPlan1",
-        "E110\t0.0\t3.0\t4120,FY24,Actual,Working,USD,P100\tPlan1"]
+        "E110\t10\t20\t4110,FY24,Actual,Working,USD,P100\tPlan1",
+        "E110\t0\t3\t4120,FY24,Actual,Working,USD,P100\tPlan1"]
 
 
 def test_dynamic_members_are_evaluated_when_asked(client, worker: Worker) -> None:
@@ -63,7 +63,7 @@ def test_dynamic_members_are_evaluated_when_asked(client, worker: Worker) -> Non
     with_dynamic = export(client, worker, rowMembers="E110", columnMembers="Q1,Jan",
                           povMembers=POV, includeDynamicMembers=True)
     assert without.splitlines()[0] == "Entity,Jan,Point-of-View,Data Load Cube Name"
-    assert with_dynamic.splitlines()[1] == 'E110,30.0,10.0,"' + POV + '",Plan1'
+    assert with_dynamic.splitlines()[1] == 'E110,30,10,"' + POV + '",Plan1'
 
 
 def test_export_then_clear_then_import_reproduces_the_cube(client, worker: Worker,

@@ -6,8 +6,8 @@ dimension's selected members are the driver columns; every other dimension — f
 dimensions and the POV — goes into the quoted ``Point-of-View`` (decision D51). A line is
 written for each row that has a value in at least one selected column (#Missing rows are
 suppressed, as Oracle does); a missing cell in a written row is empty, or the
-``customMissingValue``. Values are written with full precision, or rounded to
-``decimals``. The table is built and written by Polars, so millions of cells export at
+``customMissingValue``. Values are written with full precision (whole numbers without
+``.0``), or rounded to ``decimals``. The table is built and written by Polars, so millions of cells export at
 disk speed.
 """
 
@@ -102,7 +102,7 @@ def _table(model: CubeModel, cells: Cells, spec: ExportSpec, col_pos: int,
     data: dict[str, pl.Series] = {
         "row": _names(model, load_pos, layout.coordinate(rows, load_pos))}
     for i in range(len(columns)):
-        data[f"v{i}"] = pl.Series(matrix[:, i], nan_to_null=True)
+        data[f"v{i}"] = _number_text(pl.Series(matrix[:, i], nan_to_null=True))
     pov_order = [*spec.row_dimensions[1:], *(
         d.name for d in model.dimensions if d.name not in spec.row_dimensions
         and d.name != spec.column_dimension)]
@@ -112,6 +112,16 @@ def _table(model: CubeModel, cells: Cells, spec: ExportSpec, col_pos: int,
         .to_series() if parts else pl.Series([""] * len(rows), dtype=pl.String)
     data["cube"] = pl.Series([model.name] * len(rows), dtype=pl.String)
     return pl.DataFrame(data), len(rows)
+
+
+def _number_text(values: pl.Series) -> pl.Series:
+    """Values as text: whole numbers without ``.0`` (as Oracle and our Essbase writer
+    write them), others in their shortest round-trip form; missing stays null."""
+    v = pl.col("v")
+    whole = (v == v.round(0)) & (v.abs() < 1e15)
+    return pl.DataFrame({"v": values}).select(
+        pl.when(whole).then(v.cast(pl.Int64, strict=False).cast(pl.String))
+        .otherwise(v.cast(pl.String))).to_series()
 
 
 def _names(model: CubeModel, position: int, nodes: Nodes) -> pl.Series:
