@@ -7,8 +7,8 @@ dimensions and the POV — goes into the quoted ``Point-of-View`` (decision D51)
 written for each row that has a value in at least one selected column (#Missing rows are
 suppressed, as Oracle does); a missing cell in a written row is empty, or the
 ``customMissingValue``. Values are written with full precision (whole numbers without
-``.0``), or rounded to ``decimals``. The table is built and written by Polars, so millions of cells export at
-disk speed.
+``.0``), or rounded to ``decimals``. The table is built and written by Polars, so millions
+of cells export at disk speed.
 """
 
 from __future__ import annotations
