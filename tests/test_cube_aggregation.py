@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cube_support import Grid, member, outline, reference_consolidate
-from epmjobs.planning.cube.cells import Cells
+from epmjobs.planning.cube.cells import Cells, LoadMode
 from epmjobs.planning.cube.consolidate import Consolidator, calc_order
 
 ACCOUNTS = [
@@ -223,3 +223,29 @@ def test_dynamic_reads_match_the_slow_reference(case: tuple[Grid, dict[
 def test_cells_keep_missing_distinct_from_zero() -> None:
     cells = Cells.build(np.array([3, 1, 2]), np.array([0.0, np.nan, 5.0]))
     assert cells.keys.tolist() == [2, 3] and cells.values.tolist() == [5.0, 0.0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.integers(0, 40), st.sampled_from([0.0, 1.5, -2.0, 7.0]), max_size=25),
+       st.dictionaries(st.integers(0, 40), st.sampled_from([0.0, 3.0, -1.0, float("nan")]),
+                       max_size=25),
+       st.sampled_from(list(LoadMode)))
+def test_merge_matches_a_dictionary_model(old: dict[int, float], new: dict[int, float],
+                                          mode: LoadMode) -> None:
+    def cells(d: dict[int, float]) -> Cells:
+        keys = np.array(sorted(d), dtype=np.int64)
+        return Cells(keys, np.array([d[k] for k in sorted(d)], dtype=np.float64))
+
+    expected = dict(old)
+    for k, v in new.items():
+        if mode is LoadMode.REPLACE:
+            if math.isnan(v):
+                expected.pop(k, None)
+            else:
+                expected[k] = v
+        elif not math.isnan(v):
+            expected[k] = expected.get(k, 0.0) + (v if mode is LoadMode.ACCUMULATE else -v)
+    base = Cells.build(cells(old).keys, cells(old).values)
+    merged = base.merge(cells(new), mode)
+    assert dict(zip(merged.keys.tolist(), merged.values.tolist(), strict=True)) == expected
+    assert (np.diff(merged.keys) > 0).all()

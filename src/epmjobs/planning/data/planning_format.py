@@ -33,6 +33,7 @@ import polars as pl
 
 from epmjobs.errors import DataFileError, OutlineError
 from epmjobs.planning.application import name_key
+from epmjobs.planning.cube.cells import sort_order
 from epmjobs.planning.cube.layout import Keys
 from epmjobs.planning.cube.model import CubeModel, cube_model
 from epmjobs.planning.data.result import DataLoad, Rejection
@@ -177,7 +178,7 @@ class PlanningReader:
         keys = np.concatenate(batch.keys)
         values = np.concatenate(batch.values)
         rows = np.concatenate(batch.rows)
-        order = np.argsort(keys, kind="stable")  # stable: file order within a key
+        order = sort_order(keys)  # stable where keys repeat: file order within a key
         keys, values, rows = keys[order], values[order], rows[order]
         repeat = np.zeros(len(keys), dtype=np.bool_)
         repeat[1:] = keys[1:] == keys[:-1]
