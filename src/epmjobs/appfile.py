@@ -32,7 +32,6 @@ from epmjobs.jobs.types.rule_definitions import check_definition
 from epmjobs.planning.application import Cube, CubeKind, validate_application_name
 from epmjobs.planning.outline import Outline, errors, outline_from_json, outline_to_json, validate
 from epmjobs.planning.substitution import ALL, SubstitutionVariable, checked
-from epmjobs.storage.variables import VariableStore
 from epmjobs.system import System
 
 FORMAT = "epmjobs-application/1"
@@ -84,7 +83,7 @@ def create_application(system: System, doc: dict[str, Any]) -> str:
         app_id = apps.create(conn, name, str(doc.get("appType", "PBCS")), cubes, now)
         for definition in definitions:
             apps.put_definition(conn, app_id, definition, now)
-        VariableStore(system.db).put(conn, app_id, variables, now)
+        system.stores.variables.put(conn, app_id, variables, now)
         if outline is not None:
             _store_outline(system, conn, app_id, outline, now)
     return name
@@ -112,7 +111,7 @@ def export_application(system: System, name: str) -> dict[str, Any]:
             for d in system.stores.apps.definitions(app.application_id)
         ],
     }
-    variables = VariableStore(system.db).all(app.application_id)
+    variables = system.stores.variables.all(app.application_id)
     if variables:
         doc["substitutionVariables"] = [{"name": v.name, "value": v.value,
                                          "planType": v.plan_type or ALL} for v in variables]

@@ -17,6 +17,7 @@ from epmjobs.storage.files import FileRepository, make_file_repository
 from epmjobs.storage.jobstore import JobStore
 from epmjobs.storage.outlinestore import OutlineStore
 from epmjobs.storage.userstore import UserStore
+from epmjobs.storage.variables import VariableStore
 
 if TYPE_CHECKING:
     from epmjobs.jobs.dispatch import Dispatcher
@@ -31,6 +32,7 @@ class Stores:
     files: FileRepository
     outlines: OutlineStore
     cells: CellStore
+    variables: VariableStore
 
 
 class System:
@@ -39,7 +41,8 @@ class System:
         self.db = Database(settings.resolved_database_url)
         files = make_file_repository(settings)
         self.stores = Stores(JobStore(self.db), AppStore(self.db), UserStore(self.db), files,
-                             OutlineStore(self.db), CellStore(self.db))
+                             OutlineStore(self.db), CellStore(self.db),
+                             VariableStore(self.db))
 
     @property
     def run_dir(self) -> Path:

@@ -22,7 +22,6 @@ from epmjobs.planning.substitution import (
 from epmjobs.security import policy
 from epmjobs.security.roles import Principal
 from epmjobs.security.rule_access import launches_rules
-from epmjobs.storage.variables import VariableStore
 from epmjobs.system import System
 
 MAX_ITEMS = 10_000
@@ -31,7 +30,7 @@ MAX_ITEMS = 10_000
 class VariableService:
     def __init__(self, system: System) -> None:
         self.system = system
-        self.store = VariableStore(system.db)
+        self.store = system.stores.variables
 
     def _application(self, principal: Principal, name: str, *, write: bool) -> Application:
         app = self.system.job_service.application(principal, name)

@@ -30,7 +30,6 @@ from epmjobs.jobs.types.rule_definitions import (
 from epmjobs.planning.application import CubeKind
 from epmjobs.planning.calc.engine import run_script
 from epmjobs.planning.outline import Outline
-from epmjobs.storage.variables import VariableStore
 
 CATEGORY = "Rules"
 
@@ -44,7 +43,7 @@ class RuleRunner:
         self.ctx = ctx
         self.outline: Outline = refreshed_outline(ctx)
         self.cubes: dict[str, CubeData] = {}
-        self.variables = VariableStore(ctx.stores.apps.db)
+        self.variables = ctx.stores.variables
 
     def run(self, rule: Rule, values: Mapping[str, str]) -> None:
         ctx = self.ctx
