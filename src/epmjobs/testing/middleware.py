@@ -67,19 +67,30 @@ class ControlMiddleware:
                 exchange.add_request_body(message.get("body", b""))
             return message
 
+        kept = False
+
+        def keep() -> None:
+            nonlocal kept
+            if not kept:
+                kept = True
+                exchange.elapsed = time.perf_counter() - began
+                self.recorder.keep(exchange)
+
         async def send_recorded(message: Message) -> None:
             if message["type"] == "http.response.start":
                 exchange.status = message["status"]
                 exchange.response_headers = list(message.get("headers", []))
             elif message["type"] == "http.response.body":
                 exchange.add_response_body(message.get("body", b""))
+                if not message.get("more_body", False):
+                    keep()  # before the last byte leaves: a client that reads the
+                    # recording right after its answer must find the exchange in it
             await send(message)
 
         try:
             await self._served(scope, receive_recorded, send_recorded)
         finally:
-            exchange.elapsed = time.perf_counter() - began
-            self.recorder.keep(exchange)
+            keep()
 
 
 async def _answer(fault: Fault, send: Send) -> None:
