@@ -141,6 +141,18 @@ class ChunkWriter(Protocol):
     def finish(self) -> FileInfo | None: ...
 
 
+def write_chunk(upload: ChunkWriter, data: Iterable[bytes] | bytes) -> FileInfo | None:
+    """Write one whole chunk through ``upload`` (aborting it on any failure); the
+    FileInfo once the file is complete."""
+    try:
+        for piece in [data] if isinstance(data, bytes) else data:
+            upload.write(piece)
+    except BaseException:
+        upload.abort()
+        raise
+    return upload.finish()
+
+
 class FileRepository(Protocol):
     def list(self) -> list[FileInfo]: ...
     def stat(self, name: str) -> FileInfo: ...
@@ -280,15 +292,8 @@ class LocalFileRepository:
                       is_last: bool, chunk_size: int | None,
                       file_size: int | None) -> FileInfo | None:
         """Take one whole chunk of an upload; the FileInfo once the file is complete."""
-        upload = self.start_chunk(name, is_first=is_first, is_last=is_last,
-                                  chunk_size=chunk_size, file_size=file_size)
-        try:
-            for piece in [data] if isinstance(data, bytes) else data:
-                upload.write(piece)
-        except BaseException:
-            upload.abort()
-            raise
-        return upload.finish()
+        return write_chunk(self.start_chunk(name, is_first=is_first, is_last=is_last,
+                                            chunk_size=chunk_size, file_size=file_size), data)
 
     def complete_upload(self, upload: ChunkUpload) -> FileInfo:
         upload.final.parent.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,7 @@ import orjson
 
 from epmjobs.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from epmjobs.settings import Settings
-from epmjobs.storage.files import FileInfo, normalise_name
+from epmjobs.storage.files import FileInfo, normalise_name, write_chunk
 
 PART_BYTES = 8 << 20  # parts of 8 MiB: S3 wants at least 5 MiB but for the last
 _UPLOADS = ".uploads"
@@ -174,15 +174,8 @@ class S3FileRepository:
     def receive_chunk(self, name: str, data: Iterable[bytes] | bytes, *, is_first: bool,
                       is_last: bool, chunk_size: int | None,
                       file_size: int | None) -> FileInfo | None:
-        upload = self.start_chunk(name, is_first=is_first, is_last=is_last,
-                                  chunk_size=chunk_size, file_size=file_size)
-        try:
-            for piece in [data] if isinstance(data, bytes) else data:
-                upload.write(piece)
-        except BaseException:
-            upload.abort()
-            raise
-        return upload.finish()
+        return write_chunk(self.start_chunk(name, is_first=is_first, is_last=is_last,
+                                            chunk_size=chunk_size, file_size=file_size), data)
 
     def _exists(self, name: str) -> bool:
         try:

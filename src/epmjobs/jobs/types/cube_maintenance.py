@@ -41,28 +41,29 @@ def _load(ctx: JobContext) -> CubeData:
     return CubeData.load(ctx, model_for(ctx, ctx.parameters["cubeName"]))
 
 
-class CompactCube:
+class _Rewrite:
+    """Rewrite every chunk of a cube under the current outline, in key order."""
+
+    category = ""
+    done = ""
+    what = ""
+
     def validate(self, parameters: dict[str, Any]) -> dict[str, Any]:
         return {"cubeName": _cube(parameters)}
 
     def run(self, ctx: JobContext) -> str | None:
         data = _load(ctx)
         data.commit(rechunk=True)
-        ctx.info(f"Cube {data.model.name}: {len(data.cells)} cells rewritten under the current "
-                 "outline.", "Compact Cube")
-        return f"Cube {data.model.name} was compacted."
+        ctx.info(f"Cube {data.model.name}: {len(data.cells)} cells {self.what}.", self.category)
+        return f"Cube {data.model.name} was {self.done}."
 
 
-class RestructureCube:
-    def validate(self, parameters: dict[str, Any]) -> dict[str, Any]:
-        return {"cubeName": _cube(parameters)}
+class CompactCube(_Rewrite):
+    category, done, what = "Compact Cube", "compacted", "rewritten under the current outline"
 
-    def run(self, ctx: JobContext) -> str | None:
-        data = _load(ctx)
-        data.commit(rechunk=True)
-        ctx.info(f"Cube {data.model.name}: {len(data.cells)} cells rewritten in key order.",
-                 "Restructure Cube")
-        return f"Cube {data.model.name} was restructured."
+
+class RestructureCube(_Rewrite):
+    category, done, what = "Restructure Cube", "restructured", "rewritten in key order"
 
 
 class MergeDataSlices:

@@ -252,25 +252,34 @@ class _CubeRows:
 
     def _members(self, position: int, column: str) -> Keys:
         """Nodes of a member-name column (0 where rejected, with the reason noted)."""
-        names = self.frame[column].str.strip_chars().str.strip_chars('"')
-        distinct = names.unique().to_list()
         dim = self.model.dimensions[position]
         loadable = self.model.hierarchies[dim.name].loadable
-        found: dict[str, int] = {}
+
+        def node(name: str) -> int | str:
+            found = dim.node(name)
+            if found is None:
+                return _unknown(name, self.model)
+            if not loadable[found]:
+                return _not_loadable(name, dim.storage[found])
+            return found
+
+        return self._resolved(self.frame[column].str.strip_chars().str.strip_chars('"'), node)
+
+    def _resolved(self, texts: pl.Series, resolve: Callable[[str], int | str]) -> Keys:
+        """``resolve`` applied once per distinct text: its number per row (0 where it gave
+        a reason instead, noted as the row's rejection)."""
+        numbers: dict[str, int] = {}
         why: dict[str, str] = {}
-        for name in distinct:
-            node = dim.node(name or "")
-            if node is None:
-                why[name] = _unknown(name or "", self.model)
-            elif not loadable[node]:
-                why[name] = _not_loadable(name, dim.storage[node])
+        for text in texts.unique().to_list():
+            result = resolve(text or "")
+            if isinstance(result, str):
+                why[text] = result
             else:
-                found[name] = node
-        nodes = names.replace_strict(found, default=-1, return_dtype=pl.Int64).to_numpy()
+                numbers[text] = result
+        keys = texts.replace_strict(numbers, default=-1, return_dtype=pl.Int64).to_numpy()
         if why:
-            texts = names.to_list()
-            self._note(nodes < 0, [why.get(t, "") for t in texts])
-        return np.asarray(np.maximum(nodes, 0), dtype=np.int64)
+            self._note(keys < 0, [why.get(t, "") for t in texts.to_list()])
+        return np.asarray(np.maximum(keys, 0), dtype=np.int64)
 
     def _pov(self, excluded: set[int]) -> Keys:
         column = self.header.pov_column
@@ -281,26 +290,14 @@ class _CubeRows:
                 self._note(np.ones(self.frame.height, dtype=np.bool_),
                            f"The file has no Point-of-View column for the dimensions {names}.")
             return np.zeros(self.frame.height, dtype=np.int64)
-        texts = self.frame[f"c{column}"]
-        distinct = texts.unique().to_list()
-        partials: dict[str, int] = {}
-        why: dict[str, str] = {}
-        for text in distinct:
-            result = self._resolve_pov(text or "", wanted)
-            if isinstance(result, str):
-                why[text] = result
-            else:
-                partials[text] = result
-        keys = texts.replace_strict(partials, default=-1, return_dtype=pl.Int64).to_numpy()
-        if why:
-            strings = texts.to_list()
-            self._note(keys < 0, [why.get(t, "") for t in strings])
-        return np.asarray(np.maximum(keys, 0), dtype=np.int64)
+        return self._resolved(self.frame[f"c{column}"],
+                              lambda text: self._resolve_pov(text, wanted))
 
     def _resolve_pov(self, text: str, wanted: list[int]) -> int | str:
         model = self.model
         members = next(csv.reader([text], skipinitialspace=True), [])
         seen: dict[int, str] = {}
+        key = 0
         for raw in members:
             name = raw.strip()
             if not name:
@@ -319,14 +316,10 @@ class _CubeRows:
             if not model.hierarchies[dim.name].loadable[node]:
                 return _not_loadable(name, dim.storage[node])
             seen[position] = name
+            key += node * model.layout.strides[position]
         lacking = [model.dimensions[i].name for i in wanted if i not in seen]
         if lacking:
             return f"The Point-of-View has no member of dimension {', '.join(lacking)}."
-        key = 0
-        for position, name in seen.items():
-            where = model.find(name)
-            assert where is not None
-            key += where[1] * model.layout.strides[position]
         return key
 
     def _driver_node(self, member: str, position: int) -> int | None:
