@@ -92,3 +92,39 @@ def test_the_downloaded_document_names_its_format(epmjobs_server: InProcessServe
     assert (document["format"], document["recording"], document["dropped"]) == (
         "epmjobs-recording/1", True, 0)
     assert document["entries"][0]["response"]["json"]["openapi"].startswith("3.1")
+
+
+def test_a_streamed_answer_is_kept_when_its_declared_length_is_sent() -> None:
+    """A client is done at the last declared byte, before the closing empty message."""
+    import asyncio
+
+    from epmjobs.testing.faults import Faults
+    from epmjobs.testing.middleware import ControlMiddleware
+    from epmjobs.testing.recorder import Recorder
+
+    recorder = Recorder()
+    seen_before_close: list[int] = []
+
+    async def streamed(scope: object, receive: object, send: object) -> None:
+        await send({"type": "http.response.start", "status": 200,  # type: ignore[operator]
+                    "headers": [(b"content-length", b"4")]})
+        await send({"type": "http.response.body", "body": b"ab",  # type: ignore[operator]
+                    "more_body": True})
+        await send({"type": "http.response.body", "body": b"cd",  # type: ignore[operator]
+                    "more_body": True})
+        seen_before_close.append(recorder.count())
+        await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: object) -> None:
+        return None
+
+    middleware = ControlMiddleware(streamed, Faults(), recorder, "/epmjobs/v1/control")
+    recorder.start()
+    scope = {"type": "http", "method": "GET", "path": "/f", "query_string": b"", "headers": []}
+    asyncio.run(middleware(scope, receive, send))  # type: ignore[arg-type]
+    assert seen_before_close == [1]
+    [entry] = recorder.document()["entries"]
+    assert entry["response"]["text"] == "abcd"

@@ -76,21 +76,36 @@ class ControlMiddleware:
                 exchange.elapsed = time.perf_counter() - began
                 self.recorder.keep(exchange)
 
+        declared: int | None = None
+
         async def send_recorded(message: Message) -> None:
+            nonlocal declared
             if message["type"] == "http.response.start":
                 exchange.status = message["status"]
                 exchange.response_headers = list(message.get("headers", []))
+                declared = _content_length(exchange.response_headers)
             elif message["type"] == "http.response.body":
                 exchange.add_response_body(message.get("body", b""))
-                if not message.get("more_body", False):
-                    keep()  # before the last byte leaves: a client that reads the
-                    # recording right after its answer must find the exchange in it
+                # Kept before the last byte leaves: a client that reads the recording
+                # right after its answer must find the exchange in it. With a declared
+                # length the client is done at that byte, which a streamed answer sends
+                # before its closing empty message.
+                if not message.get("more_body", False) or (
+                        declared is not None and exchange.response_size >= declared):
+                    keep()
             await send(message)
 
         try:
             await self._served(scope, receive_recorded, send_recorded)
         finally:
             keep()
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name.lower() == b"content-length" and value.isdigit():
+            return int(value)
+    return None
 
 
 async def _answer(fault: Fault, send: Send) -> None:
