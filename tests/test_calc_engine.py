@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calc_support import Cube, Named, changed
+from calc_support import DIMENSIONS, Cube, Named, changed
 from cube_support import member
 from epmjobs.errors import CalcScriptError
 from epmjobs.planning.calc import arithmetic
@@ -328,6 +328,59 @@ def test_prior_and_next_move_along_level_zero_periods(cube: Cube) -> None:
     assert same(got, {("Rate", "Feb", "NY", "Actual"): 10.0,
                       ("Rate", "Mar", "NY", "Actual"): 5.0,
                       ("Cost", "Jan", "NY", "Actual"): 5.0})
+
+
+ROLL = {("Cost", "Jan", "NY", "Actual"): 7.0, ("Units", "Jan", "NY", "Actual"): 10.0,
+        ("Units", "Feb", "NY", "Actual"): 5.0, ("Units", "Mar", "NY", "Actual"): 2.0,
+        ("Cost", "Jan", "SF", "Actual"): 1.0, ("Units", "Mar", "SF", "Actual"): 4.0}
+
+
+def test_a_statement_reading_its_own_prior_period_rolls_forward(cube: Cube) -> None:
+    """Essbase calculates February after January, so March sees February's new value."""
+    got = delta(cube, 'FIX ("Actual", "Feb":"Mar") "Cost" = @PRIOR("Cost") + "Units"; '
+                      "ENDFIX", ROLL)
+    assert same(got, {("Cost", "Feb", "NY", "Actual"): 12.0,
+                      ("Cost", "Mar", "NY", "Actual"): 14.0,
+                      ("Cost", "Feb", "SF", "Actual"): 1.0,
+                      ("Cost", "Mar", "SF", "Actual"): 5.0})
+
+
+def test_an_opening_and_closing_block_rolls_forward_period_by_period(cube: Cube) -> None:
+    script = ('FIX ("Actual", "NY", "Jan":"Mar") "Rate" ( "Rate" = @PRIOR("Cost"); '
+              '"Cost" = "Rate" + "Units"; ) ENDFIX')
+    got = delta(cube, script, ROLL)
+    # Jan: no prior period, so Rate stays #Missing and Cost = Units
+    assert same(got, {("Cost", "Jan", "NY", "Actual"): 10.0,
+                      ("Rate", "Feb", "NY", "Actual"): 10.0,
+                      ("Cost", "Feb", "NY", "Actual"): 15.0,
+                      ("Rate", "Mar", "NY", "Actual"): 15.0,
+                      ("Cost", "Mar", "NY", "Actual"): 17.0})
+
+
+def test_next_reads_periods_not_yet_calculated(cube: Cube) -> None:
+    got = delta(cube, 'FIX ("Actual", "NY", "Jan":"Feb") "Units" = @NEXT("Units") + 1; ENDFIX',
+                ROLL)
+    assert same(got, {("Units", "Jan", "NY", "Actual"): 6.0,
+                      ("Units", "Feb", "NY", "Actual"): 3.0})
+
+
+def test_a_roll_forward_over_a_sparse_period_dimension() -> None:
+    dims = [(n, t, "Sparse" if n == "Period" else d, m) for n, t, d, m in DIMENSIONS]
+    got = delta(Cube(dims), 'FIX ("Actual", "NY", "Feb":"Mar") '
+                            '"Cost" = @PRIOR("Cost") + "Units"; ENDFIX', ROLL)
+    assert same(got, {("Cost", "Feb", "NY", "Actual"): 12.0,
+                      ("Cost", "Mar", "NY", "Actual"): 14.0})
+
+
+def test_a_stored_member_formula_with_prior_rolls_forward_in_calc_dim() -> None:
+    accounts = [m for m in DIMENSIONS[0][3] if m["name"] != "Rate"]
+    accounts.append(member("Rate", "Account", "~", formula='@PRIOR("Rate") + "Units";'))
+    dims = [("Account", "Account", "Dense", accounts), *DIMENSIONS[1:]]
+    got = delta(Cube(dims), 'FIX ("Actual", "NY", "Jan":"Mar") CALC DIM ("Account"); ENDFIX',
+                ROLL)
+    assert {k: v for k, v in got.items() if k[0] == "Rate"} == {
+        ("Rate", "Jan", "NY", "Actual"): 10.0, ("Rate", "Feb", "NY", "Actual"): 15.0,
+        ("Rate", "Mar", "NY", "Actual"): 17.0}
 
 
 def test_parentval_without_a_member_reads_the_cell_being_calculated(cube: Cube) -> None:

@@ -4,10 +4,14 @@ assignment, a member formula.
 Essbase runs a block's statements cell by cell; we run each statement on all the block's
 cells at once (a vector step), in statement order. An ``IF`` splits the cells by its
 condition and runs each branch on its part. An assignment writes its cells before the
-next statement reads, so later statements see earlier results, as in Essbase. (Within one
-statement all cells read the values from before it: a statement that reads the cells it
-writes — ``"Stock" = @PRIOR("Stock") + "In";`` — sees the old values of the other periods,
-not the ones it is writing. Write such roll-forwards as one statement per period.)
+next statement reads, so later statements see earlier results, as in Essbase.
+
+Cell order matters where a statement reads an earlier member of a dimension it is still
+writing: ``"Stock" = @PRIOR("Stock") + "In";`` rolls forward in Essbase because February
+is calculated after January. A block that calls ``@PRIOR`` therefore runs period by
+period: its cells are split by their member of the dimension ``@PRIOR`` moves along and
+the whole block runs on each part in outline order (still one vector step per statement
+and part). ``@NEXT`` reads members not yet calculated, as in Essbase, so it needs no order.
 
 ``VAR`` variables assigned inside a block hold one value per cell of the block.
 """
@@ -21,6 +25,7 @@ import numpy as np
 from epmjobs.errors import CalcScriptError
 from epmjobs.planning.calc import ast
 from epmjobs.planning.calc.arithmetic import Vector, truth
+from epmjobs.planning.calc.builtins import shift_dimension
 from epmjobs.planning.calc.machine import Machine
 from epmjobs.planning.calc.members import fail
 from epmjobs.planning.calc.scope import Pins, pin_keys
@@ -42,7 +47,27 @@ class BlockRun:
         self.capture = capture
 
     def run(self, statements: Sequence[ast.Statement]) -> None:
-        self._body(statements, self.frame)
+        position = None if self.capture is not None else self._rolling(statements)
+        if position is None or position in self.anchor or len(self.frame) < 2:
+            self._body(statements, self.frame)
+            return
+        coordinates = self.machine.model.layout.coordinate(self.frame.keys, position)
+        order = np.argsort(coordinates, kind="stable")  # keeps key order within a member
+        ends = np.flatnonzero(np.diff(coordinates[order])) + 1
+        for part in np.split(order, ends):
+            self._body(statements, self.frame.sub(part))
+
+    def _rolling(self, statements: Sequence[ast.Statement]) -> int | None:
+        """The dimension along which the block reads earlier members (``@PRIOR``), None
+        when it reads none; a call that cannot be resolved is left to fail when run."""
+        for statement in statements:
+            for node in ast.walk(statement):
+                if isinstance(node, ast.Call) and node.name == "@PRIOR":
+                    try:
+                        return shift_dimension(self.evaluator, node)
+                    except CalcScriptError:
+                        return None
+        return None
 
     def _body(self, statements: Sequence[ast.Statement], frame: Frame) -> None:
         for statement in statements:

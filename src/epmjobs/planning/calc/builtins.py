@@ -178,6 +178,11 @@ def _shift(direction: int) -> Function:
     return run
 
 
+def shift_dimension(ev: Evaluator, expr: ast.Call) -> int:
+    """The dimension an ``@PRIOR``/``@NEXT`` call moves along."""
+    return _time_range(ev, expr.args[2:], expr)[0]
+
+
 def _abs(ev: Evaluator, expr: ast.Call, frame: Frame) -> Vector:
     _arity(expr, 1, 1)
     return np.abs(ev.value(expr.args[0], frame))

@@ -34,7 +34,8 @@ class Frame:
     #: member's formula evaluated at a dynamic parent): reads must compute those too.
     unstored: frozenset[int] = frozenset()
 
-    def sub(self, mask: npt.NDArray[np.bool_]) -> Frame:
+    def sub(self, mask: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> Frame:
+        """The cells ``mask`` selects (a boolean mask, or positions in order)."""
         return Frame(self.keys[mask], self.rows[mask], self.locals, self.unstored)
 
     def __len__(self) -> int:
