@@ -383,6 +383,29 @@ def test_a_stored_member_formula_with_prior_rolls_forward_in_calc_dim() -> None:
         ("Rate", "Mar", "NY", "Actual"): 17.0}
 
 
+def test_a_loop_solves_interdependent_formulas(cube: Cube) -> None:
+    """Essbase's own LOOP example: commission and profit each need the other."""
+    got = cube.run(BASE, 'FIX ("Actual", "NY", "Jan") LOOP (30) "Rate" = "Cost" * .15; '
+                         '"Cost" = "Units" - "Rate"; ENDLOOP ENDFIX')
+    assert got[("Cost", "Jan", "NY", "Actual")] == pytest.approx(10 / 1.15)
+    assert got[("Rate", "Jan", "NY", "Actual")] == pytest.approx(10 / 1.15 * .15)
+
+
+def test_a_loop_in_a_block_stops_each_cell_at_its_break_variable(cube: Cube) -> None:
+    data = {**BASE, ("Rate", "Feb", "NY", "Actual"): 5.0}
+    script = ('FIX ("Actual", "NY", "Jan":"Feb") "Rate" ( VAR done = 0; '
+              'LOOP (10, done) "Rate" = "Rate" + 1; IF ("Rate" >= 3) done = 1; ENDIF '
+              "ENDLOOP ) ENDFIX")
+    got = delta(cube, script, data)
+    assert got == {("Rate", "Jan", "NY", "Actual"): 3.0, ("Rate", "Feb", "NY", "Actual"): 6.0}
+
+
+def test_a_script_level_break_variable_ends_the_loop(cube: Cube) -> None:
+    script = ('VAR stop = 0; FIX ("Actual", "NY", "Jan") LOOP (5, stop) '
+              '"Units" = "Units" + 1; stop = 1; ENDLOOP LOOP (0) "Units" = 0; ENDLOOP ENDFIX')
+    assert delta(cube, script) == {("Units", "Jan", "NY", "Actual"): 11.0}
+
+
 def test_parentval_without_a_member_reads_the_cell_being_calculated(cube: Cube) -> None:
     data = {**FUNCTION_DATA, ("Price", "Jan", "East", "Actual"): 4.0}
     got = delta(cube, 'FIX ("Actual", "Jan", "NY") "Price" = @PARENTVAL("Entity"); ENDFIX',
@@ -420,7 +443,10 @@ def test_script_variables_outside_and_inside_blocks(cube: Cube) -> None:
     ('"Rate" = @ROUND("Units", "Price");',
      "line 1, column 26: expected a whole number for the number of decimals"),
     ('"Units"->"Price" = 1;', '"Units"->"Price" names two members of the dimension Account'),
-    ("LOOP (2) ENDLOOP", "LOOP is parsed but not executed"),
+    ("ARRAY a[Period];", "ARRAY is parsed but not executed"),
+    ("LOOP (-1) ENDLOOP", "line 1, column 7: the LOOP count must be a whole number"),
+    ('LOOP ("Units") ENDLOOP', "line 1, column 7: the LOOP count takes a constant value"),
+    ("LOOP (2, nope) ENDLOOP", "the break variable nope is not declared by VAR"),
     ('"Rate" = @FOO(1);', "unknown function @FOO"),
     ("SET AGGMISSG MAYBE;", "SET AGGMISSG takes ON or OFF"),
 ])

@@ -44,6 +44,8 @@ STATEMENTS = st.one_of(
     st.builds(lambda t, e: f"{t} = {e};", TARGETS, EXPRESSIONS),
     st.builds(lambda t, c, e: f"{t} ( IF ({c}) {t} = {e}; ELSE {t} = #MI; ENDIF )",
               TARGETS, EXPRESSIONS, EXPRESSIONS),
+    st.builds(lambda n, t, e: f"LOOP ({n}) {t} = {e}; ENDLOOP", st.sampled_from(
+        ["0", "2", "-1", "1.5", '"Units"']), TARGETS, EXPRESSIONS),
     st.sampled_from(['AGG ("Entity");', 'AGG ("Account");', "CALC ALL;",
                      'CALC DIM ("Account", "Entity");', 'DATACOPY "Actual" TO "Budget";',
                      'CLEARDATA "Units";', "CLEARBLOCK UPPER;", "SET AGGMISSG ON;",

@@ -135,7 +135,7 @@ class Exclude(Node):
 
 @dataclass(frozen=True, slots=True)
 class Loop(Node):
-    """``LOOP (count [, break_variable]) body ENDLOOP`` (parsed, not executed yet)."""
+    """``LOOP (count [, break_variable]) body ENDLOOP``."""
 
     count: Expr
     break_variable: str | None

@@ -86,6 +86,8 @@ class BlockRun:
             self._if(statement, frame)
         elif isinstance(statement, ast.VarDecl):
             self._declare(statement, frame)
+        elif isinstance(statement, ast.Loop):
+            self._loop(statement, frame)
         else:
             raise fail(f"{_kind(statement)} is not supported inside a member block or "
                        "formula yet", statement)
@@ -100,6 +102,26 @@ class BlockRun:
                 return
         if statement.else_body is not None:
             self._body(statement.else_body, rest)
+
+    def _loop(self, statement: ast.Loop, frame: Frame) -> None:
+        """The body ``count`` times; a cell whose break variable is 1 at the start of an
+        iteration leaves the loop."""
+        counts = self.evaluator.value(statement.count, frame)
+        count = loop_count(float(counts[0]) if len(counts) else 0.0, statement)
+        if len(counts) and not np.all(counts == counts[0]):
+            raise fail("the LOOP count must be the same for every cell", statement.count)
+        broken = None if statement.break_variable is None else statement.break_variable.upper()
+        active = frame
+        for _ in range(count):
+            if broken is not None:
+                flags = active.locals.get(broken)
+                if flags is None:
+                    flags = np.full(len(self.frame), self.machine.scalars.get(broken, np.nan))
+                active = active.sub(flags[active.rows] != 1)
+            if not len(active):
+                return
+            self.machine.check()
+            self._body(statement.body, active)
 
     def _declare(self, statement: ast.VarDecl, frame: Frame) -> None:
         key = statement.name.upper()
@@ -134,9 +156,19 @@ class BlockRun:
         self.machine.write(keys, value, new_blocks=moved_sparse)
 
 
+#: More iterations than this is taken for a mistake, not a model.
+MAX_LOOP = 1_000_000
+
+
+def loop_count(value: float, at: ast.Loop) -> int:
+    """A LOOP's count: a whole number from 0 to ``MAX_LOOP``."""
+    if not (value == value and value.is_integer() and 0 <= value <= MAX_LOOP):
+        raise fail(f"the LOOP count must be a whole number from 0 to {MAX_LOOP}", at.count)
+    return int(value)
+
+
 def _kind(statement: ast.Statement) -> str:
-    words = {ast.Loop: "LOOP", ast.ArrayDecl: "ARRAY"}
-    return words.get(type(statement), type(statement).__name__)
+    return "ARRAY" if isinstance(statement, ast.ArrayDecl) else type(statement).__name__
 
 
 def run_block(machine: Machine, anchor: Pins, statements: Sequence[ast.Statement],

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from epmjobs.planning.calc import ast, fastpath
-from epmjobs.planning.calc.block import run_block
+from epmjobs.planning.calc.block import loop_count, run_block
 from epmjobs.planning.calc.consolidation import (
     aggregate,
     calc_dimension,
@@ -47,6 +47,7 @@ class ScriptRun:
             ast.DataCopy: self._datacopy, ast.ClearData: self._cleardata,
             ast.ClearBlock: self._clearblock, ast.VarDecl: self._var,
             ast.Assignment: self._assignment, ast.MemberBlock: self._member_block,
+            ast.Loop: self._loop,
         }
 
     def run(self, script: ast.Script) -> None:
@@ -73,6 +74,19 @@ class ScriptRun:
                                                            dtype=np.bool_))
                 mask[nodes] = True
         return masks
+
+    def _loop(self, statement: ast.Loop, scope: Scope) -> None:
+        """The body ``count`` times; when the break variable (a VAR) is 1 at the start of
+        an iteration the loop ends."""
+        count = loop_count(self._constant(statement.count, "the LOOP count"), statement)
+        broken = None if statement.break_variable is None else statement.break_variable.upper()
+        if broken is not None and broken not in self.machine.scalars:
+            raise fail(f"the break variable {statement.break_variable} is not declared by VAR",
+                       statement)
+        for _ in range(count):
+            if broken is not None and self.machine.scalars[broken] == 1:
+                return
+            self.body(statement.body, scope)
 
     def _fix(self, statement: ast.Fix, scope: Scope) -> None:
         masks = self._lists(statement.members)
@@ -211,10 +225,11 @@ class ScriptRun:
         value = np.nan if statement.initial is None else self._constant(statement.initial)
         self.machine.scalars[statement.name.upper()] = value
 
-    def _constant(self, expr: ast.Expr) -> float:
+    def _constant(self, expr: ast.Expr,
+                  what: str = "outside a member block a variable") -> float:
         for node in ast.walk(expr):
             if isinstance(node, ast.MemberRef | ast.CrossRef | ast.Call):
-                raise fail("outside a member block a variable takes a constant value", node)
+                raise fail(f"{what} takes a constant value", node)
         return float(self.evaluator.value(expr, frame_of(np.zeros(1, dtype=np.int64)))[0])
 
     def _assignment(self, statement: ast.Assignment, scope: Scope) -> None:
@@ -237,6 +252,6 @@ class ScriptRun:
 
 
 def _word(statement: ast.Statement) -> str:
-    words = {ast.Loop: "LOOP", ast.ArrayDecl: "ARRAY", ast.DataExport: "DATAEXPORT",
+    words = {ast.ArrayDecl: "ARRAY", ast.DataExport: "DATAEXPORT",
              ast.CalcTimeBalance: "CALC FIRST/LAST/AVERAGE"}
     return words.get(type(statement), type(statement).__name__)
