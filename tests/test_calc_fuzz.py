@@ -49,7 +49,9 @@ STATEMENTS = st.one_of(
     st.sampled_from(['AGG ("Entity");', 'AGG ("Account");', "CALC ALL;",
                      'CALC DIM ("Account", "Entity");', 'DATACOPY "Actual" TO "Budget";',
                      'CLEARDATA "Units";', "CLEARBLOCK UPPER;", "SET AGGMISSG ON;",
-                     "SET CREATENONMISSINGBLK ON;", "VAR x = 1;", '"Margin";']))
+                     "SET CREATENONMISSINGBLK ON;", "VAR x = 1;", '"Margin";',
+                     'DATAEXPORT "File" "," "f.txt";',
+                     "SET DATAEXPORTOPTIONS { DataExportColFormat OFF; };"]))
 
 
 @st.composite

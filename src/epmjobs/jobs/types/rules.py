@@ -27,6 +27,7 @@ from epmjobs.jobs.types.rule_definitions import (
     runtime_variables,
     submitted_values,
 )
+from epmjobs.jobs.types.rule_exports import RuleExports
 from epmjobs.planning.application import CubeKind
 from epmjobs.planning.calc.engine import run_script
 from epmjobs.planning.outline import Outline
@@ -44,6 +45,7 @@ class RuleRunner:
         self.outline: Outline = refreshed_outline(ctx)
         self.cubes: dict[str, CubeData] = {}
         self.variables = ctx.stores.variables
+        self.exports = RuleExports(ctx)
 
     def run(self, rule: Rule, values: Mapping[str, str]) -> None:
         ctx = self.ctx
@@ -62,6 +64,8 @@ class RuleRunner:
         except CalcScriptError as exc:
             raise JobFailed(f"The rule {rule.name} failed: {exc.message}") from exc
         data.pending = result.cells
+        for export in result.exports:
+            self.exports.write(rule.name, export)
         shown = ", ".join(f"{k}={v}" for k, v in prompts.items())
         ctx.info(f"Rule {rule.name} on {model.name}: {result.statements} statements, "
                  f"{result.cells_written} cell writes" + (f" ({shown})." if shown else "."),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from epmjobs.errors import CalcScriptError
 from epmjobs.planning.calc import ast
+from epmjobs.planning.calc.dataexport import DataExportFile
 from epmjobs.planning.calc.machine import Machine, Options
 from epmjobs.planning.calc.parser import parse_script
 from epmjobs.planning.calc.references import check_functions
@@ -30,6 +31,7 @@ class CalcResult:
     cells: Cells
     statements: int       # statements run (those inside FIX blocks included)
     cells_written: int    # cell writes, a cell counted once per statement that set it
+    exports: tuple[DataExportFile, ...] = ()  # DATAEXPORT files, for the caller to write
 
 
 def run_script(model: CubeModel, cells: Cells, script: ast.Script, *,
@@ -52,7 +54,7 @@ def run_script(model: CubeModel, cells: Cells, script: ast.Script, *,
         raise CalcScriptError("the calculation needs more memory than is available: narrow "
                               "it with FIX") from None
     return CalcResult(machine.cells, machine.counters.statements,
-                      machine.counters.cells_written)
+                      machine.counters.cells_written, tuple(machine.exports))
 
 
 def run_text(model: CubeModel, cells: Cells, text: str, **kwargs: object) -> CalcResult:

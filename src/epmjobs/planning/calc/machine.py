@@ -27,6 +27,7 @@ from epmjobs.planning.cube.layout import Keys
 from epmjobs.planning.cube.model import CubeModel
 
 if TYPE_CHECKING:
+    from epmjobs.planning.calc.dataexport import DataExportFile
     from epmjobs.planning.calc.values import Evaluator
 
 Mask = npt.NDArray[np.bool_]
@@ -60,6 +61,7 @@ class Machine:
         self.names = MemberNames(model, variables, prompts)
         self.formulas = Formulas(model, self.names.resolver)
         self.scalars: dict[str, float] = {}     # VAR values, upper-cased names
+        self.exports: list[DataExportFile] = []  # what DATAEXPORT statements wrote
         self.counters = Counters()
         self._existing: tuple[Cells, Keys] | None = None
         self.evaluator: Evaluator | None = None

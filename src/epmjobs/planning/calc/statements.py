@@ -22,6 +22,7 @@ from epmjobs.planning.calc.consolidation import (
     targets,
     two_pass,
 )
+from epmjobs.planning.calc.dataexport import ExportOptions, data_export, export_options
 from epmjobs.planning.calc.machine import Machine
 from epmjobs.planning.calc.members import fail
 from epmjobs.planning.calc.scope import Scope, pin_keys
@@ -40,6 +41,7 @@ class ScriptRun:
         self.shortcuts = shortcuts  # off: every statement by the general path (tests)
         self.evaluator = machine.evaluator or Evaluator(machine)
         self.creation = dict.fromkeys(_CREATION, False)
+        self.export_options = ExportOptions()
         self.handlers: dict[type[Any], Callable[[Any, Scope], None]] = {
             ast.Fix: self._fix, ast.Exclude: self._exclude, ast.Set: self._set,
             ast.Agg: self._agg, ast.CalcDim: self._calc_dim, ast.CalcAll: self._calc_all,
@@ -47,7 +49,7 @@ class ScriptRun:
             ast.DataCopy: self._datacopy, ast.ClearData: self._cleardata,
             ast.ClearBlock: self._clearblock, ast.VarDecl: self._var,
             ast.Assignment: self._assignment, ast.MemberBlock: self._member_block,
-            ast.Loop: self._loop,
+            ast.Loop: self._loop, ast.DataExport: self._dataexport,
         }
 
     def run(self, script: ast.Script) -> None:
@@ -103,6 +105,9 @@ class ScriptRun:
 
     def _set(self, statement: ast.Set, scope: Scope) -> None:
         command = statement.command
+        if command == "DATAEXPORTOPTIONS":
+            self.export_options = export_options(statement)
+            return
         if command not in _SWITCHES and command not in _CREATION:
             return  # accepted; changes nothing here
         value = statement.argument.strip().upper()
@@ -219,6 +224,12 @@ class ScriptRun:
             self.machine.replace(self.machine.cells.where(~cleared))
             self.machine.counters.cells_written += int(cleared.sum())
 
+    def _dataexport(self, statement: ast.DataExport, scope: Scope) -> None:
+        found = data_export(self.machine.model, self.machine.cells, scope, statement,
+                            self.export_options)
+        if found is not None:
+            self.machine.exports.append(found)
+
     # -- variables, assignments, member blocks -------------------------------------------
 
     def _var(self, statement: ast.VarDecl, scope: Scope) -> None:
@@ -252,6 +263,6 @@ class ScriptRun:
 
 
 def _word(statement: ast.Statement) -> str:
-    words = {ast.ArrayDecl: "ARRAY", ast.DataExport: "DATAEXPORT",
+    words = {ast.ArrayDecl: "ARRAY",
              ast.CalcTimeBalance: "CALC FIRST/LAST/AVERAGE"}
     return words.get(type(statement), type(statement).__name__)
