@@ -406,6 +406,22 @@ def test_a_script_level_break_variable_ends_the_loop(cube: Cube) -> None:
     assert delta(cube, script) == {("Units", "Jan", "NY", "Actual"): 11.0}
 
 
+@pytest.mark.parametrize(("command", "account", "q1"), [
+    ("CALC FIRST", "Units", 10.0), ("CALC LAST", "Price", 3.0),
+    ("CALC AVERAGE", "Rate", 3.0)])
+def test_calc_first_last_average_consolidate_periods_of_their_accounts_only(
+        command: str, account: str, q1: float) -> None:
+    tagged = {"Units": "First", "Price": "Balance", "Rate": "Average"}
+    accounts = [m for m in DIMENSIONS[0][3] if m["name"] not in tagged]
+    accounts += [member(n, "Account", "~", accountType="Saved Assumption", timeBalance=t,
+                        skipValue="Missing") for n, t in tagged.items()]
+    cube = Cube([("Account", "Account", "Dense", accounts), *DIMENSIONS[1:]])
+    data = {**BASE, ("Rate", "Jan", "NY", "Actual"): 2.0, ("Rate", "Feb", "NY", "Actual"): 4.0}
+    got = delta(cube, f'FIX ("Actual", "NY") {command}; ENDFIX', data)
+    # the tagged accounts' periods only (Cost has a value in Jan, and no Q1 after)
+    assert got == {(account, "Q1", "NY", "Actual"): q1, (account, "Period", "NY", "Actual"): q1}
+
+
 def test_parentval_without_a_member_reads_the_cell_being_calculated(cube: Cube) -> None:
     data = {**FUNCTION_DATA, ("Price", "Jan", "East", "Actual"): 4.0}
     got = delta(cube, 'FIX ("Actual", "Jan", "NY") "Price" = @PARENTVAL("Entity"); ENDFIX',

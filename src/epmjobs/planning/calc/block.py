@@ -89,7 +89,7 @@ class BlockRun:
         elif isinstance(statement, ast.Loop):
             self._loop(statement, frame)
         else:
-            raise fail(f"{_kind(statement)} is not supported inside a member block or "
+            raise fail(f"{statement_word(statement)} is not supported inside a member block or "
                        "formula yet", statement)
 
     def _if(self, statement: ast.If, frame: Frame) -> None:
@@ -167,7 +167,8 @@ def loop_count(value: float, at: ast.Loop) -> int:
     return int(value)
 
 
-def _kind(statement: ast.Statement) -> str:
+def statement_word(statement: ast.Statement) -> str:
+    """A statement's name in messages."""
     return "ARRAY" if isinstance(statement, ast.ArrayDecl) else type(statement).__name__
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from epmjobs.planning.calc import ast, fastpath
-from epmjobs.planning.calc.block import loop_count, run_block
+from epmjobs.planning.calc.block import loop_count, run_block, statement_word
 from epmjobs.planning.calc.consolidation import (
     aggregate,
     calc_dimension,
@@ -28,11 +28,14 @@ from epmjobs.planning.calc.members import fail
 from epmjobs.planning.calc.scope import Scope, pin_keys
 from epmjobs.planning.calc.values import Evaluator, frame_of
 from epmjobs.planning.cube.cells import Cells
-from epmjobs.planning.outline.vocabulary import Density
+from epmjobs.planning.outline.vocabulary import Density, DimensionType, TimeBalance
 
 Mask = npt.NDArray[np.bool_]
 _SWITCHES = {"AGGMISSG": "aggmissg", "EMPTYMEMBERSETS": "empty_member_sets"}
 _CREATION = ("CREATENONMISSINGBLK", "CREATEBLOCKONEQ")
+_TIME_BALANCES = {"FIRST": (TimeBalance.FIRST,), "LAST": (TimeBalance.BALANCE,),
+                  "AVERAGE": (TimeBalance.AVERAGE, TimeBalance.WEIGHTED_ACTUAL_ACTUAL,
+                              TimeBalance.WEIGHTED_ACTUAL_365)}
 
 
 class ScriptRun:
@@ -50,6 +53,7 @@ class ScriptRun:
             ast.ClearBlock: self._clearblock, ast.VarDecl: self._var,
             ast.Assignment: self._assignment, ast.MemberBlock: self._member_block,
             ast.Loop: self._loop, ast.DataExport: self._dataexport,
+            ast.CalcTimeBalance: self._calc_time_balance,
         }
 
     def run(self, script: ast.Script) -> None:
@@ -59,7 +63,7 @@ class ScriptRun:
         for statement in statements:
             handler = self.handlers.get(type(statement))
             if handler is None:
-                raise fail(f"{_word(statement)} is parsed but not executed by epmjobs yet",
+                raise fail(f"{statement_word(statement)} is parsed but not executed by epmjobs yet",
                            statement)
             self.machine.check()
             handler(statement, scope)
@@ -155,6 +159,22 @@ class ScriptRun:
         for position in self._in_calc_order(positions):
             calc_dimension(self.machine, scope, position, skipped.get(position))
         two_pass(self.machine, scope, skipped)
+
+    def _calc_time_balance(self, statement: ast.CalcTimeBalance, scope: Scope) -> None:
+        """CALC FIRST/LAST/AVERAGE: the time periods of the accounts tagged First, Balance
+        (Essbase's Last) or Average (weighted averages included), consolidated by their
+        time balance."""
+        model = self.machine.model
+        kinds = {p: d for p, d in enumerate(model.dimensions)}
+        account = next((p for p, d in kinds.items() if d.type is DimensionType.ACCOUNT), None)
+        period = next((p for p, d in kinds.items() if d.type is DimensionType.PERIOD), None)
+        if account is None or period is None:
+            raise fail(f"CALC {statement.kind} needs an Account and a Period dimension",
+                       statement)
+        tagged = np.isin(model.dimensions[account].time_balance,
+                         [t.code for t in _TIME_BALANCES[statement.kind]])
+        if tagged.any():
+            calc_dimension(self.machine, scope.narrow({account: tagged}), period)
 
     def _two_pass(self, statement: ast.CalcTwoPass, scope: Scope) -> None:
         two_pass(self.machine, scope, {})
@@ -260,9 +280,3 @@ class ScriptRun:
         pins = self.evaluator.pins(target)
         keys = targets(self.machine, scope, pins)
         run_block(self.machine, pins, statements, keys)
-
-
-def _word(statement: ast.Statement) -> str:
-    words = {ast.ArrayDecl: "ARRAY",
-             ast.CalcTimeBalance: "CALC FIRST/LAST/AVERAGE"}
-    return words.get(type(statement), type(statement).__name__)
