@@ -18,20 +18,20 @@ File ON`` writes no header and no quotes, and leaves missing values empty.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from epmjobs.planning.calc import ast
 from epmjobs.planning.calc.members import fail
 from epmjobs.planning.calc.scope import Scope
 from epmjobs.planning.cube.cells import Cells
 from epmjobs.planning.cube.model import CubeModel
-from epmjobs.planning.data.essbase_format import format_number
-from epmjobs.planning.data.export import region_cells
+from epmjobs.planning.data.export import member_names, number_text, region_cells
 from epmjobs.planning.outline.vocabulary import Density
 
 LEVELS = ("ALL", "LEVEL0", "INPUT")
@@ -104,36 +104,38 @@ class DataExportFile:
 
     def write(self, target: Path) -> int:
         """Write the file; return the number of data lines."""
-        count = 0
-        with target.open("w", encoding="utf-8", newline="\n") as out:
-            for line in self.lines():
-                out.write(line)
-                count += 1
-        return count - (self.column is not None and not self.options.relational)
+        header, body = self._table()
+        with target.open("wb") as out:
+            out.write("".join(header).encode("utf-8"))
+            body.write_csv(out, include_header=False, quote_style="never",
+                           line_terminator="\n")
+        return len(body)
 
-    def lines(self) -> Iterator[str]:
+    def lines(self) -> list[str]:
+        """The file's lines, each ending in a line break."""
+        header, body = self._table()
+        return header + [f"{line}\n" for line in body.to_series().to_list()]
+
+    def _table(self) -> tuple[list[str], pl.DataFrame]:
+        """The header lines, and the data lines as a one-column table (built by Polars,
+        so millions of cells write at disk speed)."""
         model, layout, options = self.model, self.model.layout, self.options
-        quote = (lambda n: n) if options.relational else (lambda n: f'"{n}"')
-        delimiter = self.delimiter
-        values = self._rounded(self.cells.values)
-        text = [self.missing_text if v != v else format_number(v) for v in values.tolist()]
+        keys, values = self.cells.keys, self._rounded(self.cells.values)
         if self.column is None:
-            order = _block_order(model, self.cells.keys, range(len(model.dimensions)))
-            text = [text[i] for i in order.tolist()]
-            names = [[quote(model.dimensions[p].names[int(n)])
-                      for n in layout.coordinate(self.cells.keys[order], p)]
+            order = _block_order(model, keys, range(len(model.dimensions)))
+            keys, values = keys[order], values[order]
+            parts = [self._names(p, layout.coordinate(keys, p))
                      for p in range(len(model.dimensions))]
-            for i, value in enumerate(text):
-                yield delimiter.join([*(column[i] for column in names), value]) + "\n"
-            return
+            parts.append(number_text(pl.Series(values)))
+            return [], _joined(parts, self.delimiter)
         column, nodes = self.column, self.column_nodes
         others = [p for p in range(len(model.dimensions)) if p != column]
+        header: list[str] = []
         if not options.relational:
-            header = [quote(model.dimensions[column].names[int(n)]) for n in nodes]
+            names = [self._quoted(model.dimensions[column].names[int(n)]) for n in nodes]
             if options.dim_header:
-                header = [quote(model.dimensions[p].name) for p in others] + header
-            yield delimiter.join(header) + "\n"
-        keys = self.cells.keys
+                names = [self._quoted(model.dimensions[p].name) for p in others] + names
+            header.append(self.delimiter.join(names) + "\n")
         coordinate = layout.coordinate(keys, column)
         slot = np.full(layout.sizes[column], -1, dtype=np.int64)
         slot[nodes] = np.arange(len(nodes))
@@ -143,22 +145,35 @@ class DataExportFile:
         rank = np.empty(len(rows), dtype=np.int64)
         rank[order] = np.arange(len(rows))
         rows, inverse = rows[order], rank[inverse]
-        grid = np.full((len(rows), len(nodes)), -1, dtype=np.int64)
-        grid[inverse, slot[coordinate]] = np.arange(len(keys))
-        names = [[quote(model.dimensions[p].names[int(n)])
-                  for n in layout.coordinate(rows, p)] for p in others]
-        missing = self.missing_text
-        for r, positions in enumerate(grid.tolist()):
-            cells = [text[i] if i >= 0 else missing for i in positions]
-            yield delimiter.join([*(member[r] for member in names), *cells]) + "\n"
+        matrix = np.full((len(rows), len(nodes)), np.nan)
+        matrix[inverse, slot[coordinate]] = values
+        parts = [self._names(p, layout.coordinate(rows, p)) for p in others]
+        parts += [number_text(pl.Series(matrix[:, i], nan_to_null=True))
+                  .fill_null(self.missing_text) for i in range(len(nodes))]
+        return header, _joined(parts, self.delimiter)
+
+    def _quoted(self, name: str) -> str:
+        return name if self.options.relational else f'"{name}"'
+
+    def _names(self, position: int, nodes: np.ndarray) -> pl.Series:
+        names = member_names(self.model, position, nodes)
+        return names if self.options.relational else '"' + names + '"'
 
     def _rounded(self, values: np.ndarray) -> np.ndarray:
         if self.options.precision is not None:
             digits = max(self.options.precision, 1)
-            values = np.array([float(f"{v:.{digits}g}") for v in values.tolist()])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                magnitude = np.floor(np.log10(np.abs(values)))
+                scale = np.where(values == 0, 1.0, 10.0 ** (digits - 1 - magnitude))
+                values = np.where(values == 0, values, np.round(values * scale) / scale)
         if self.options.decimal is not None:
             values = np.round(values, self.options.decimal)
         return values
+
+
+def _joined(parts: list[pl.Series], delimiter: str) -> pl.DataFrame:
+    frame = pl.DataFrame({f"c{i}": part for i, part in enumerate(parts)})
+    return frame.select(pl.concat_str(pl.all(), separator=delimiter).alias("line"))
 
 
 def data_export(model: CubeModel, cells: Cells, scope: Scope, statement: ast.DataExport,

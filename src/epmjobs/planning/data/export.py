@@ -100,13 +100,13 @@ def _table(model: CubeModel, cells: Cells, spec: ExportSpec, col_pos: int,
         matrix = np.round(matrix, spec.decimals)
     load_pos = _position(model, spec.row_dimensions[0])
     data: dict[str, pl.Series] = {
-        "row": _names(model, load_pos, layout.coordinate(rows, load_pos))}
+        "row": member_names(model, load_pos, layout.coordinate(rows, load_pos))}
     for i in range(len(columns)):
-        data[f"v{i}"] = _number_text(pl.Series(matrix[:, i], nan_to_null=True))
+        data[f"v{i}"] = number_text(pl.Series(matrix[:, i], nan_to_null=True))
     pov_order = [*spec.row_dimensions[1:], *(
         d.name for d in model.dimensions if d.name not in spec.row_dimensions
         and d.name != spec.column_dimension)]
-    parts = [_names(model, p, layout.coordinate(rows, p)).alias(f"p{i}")
+    parts = [member_names(model, p, layout.coordinate(rows, p)).alias(f"p{i}")
              for i, p in enumerate(_position(model, n) for n in pov_order)]
     data["pov"] = pl.DataFrame(parts).select(pl.concat_str(pl.all(), separator=","))\
         .to_series() if parts else pl.Series([""] * len(rows), dtype=pl.String)
@@ -114,7 +114,7 @@ def _table(model: CubeModel, cells: Cells, spec: ExportSpec, col_pos: int,
     return pl.DataFrame(data), len(rows)
 
 
-def _number_text(values: pl.Series) -> pl.Series:
+def number_text(values: pl.Series) -> pl.Series:
     """Values as text: whole numbers without ``.0`` (as Oracle and our Essbase writer
     write them), others in their shortest round-trip form; missing stays null."""
     v = pl.col("v")
@@ -124,7 +124,7 @@ def _number_text(values: pl.Series) -> pl.Series:
         .otherwise(v.cast(pl.String))).to_series()
 
 
-def _names(model: CubeModel, position: int, nodes: Nodes) -> pl.Series:
+def member_names(model: CubeModel, position: int, nodes: Nodes) -> pl.Series:
     names = pl.Series(model.dimensions[position].names, dtype=pl.String)
     return names.gather(pl.Series(nodes.astype(np.int64)))
 
