@@ -125,6 +125,24 @@ def test_jobdefs_put_and_list(run) -> None:
     assert bad.exit_code == 1 and "Invalid job type" in bad.output
 
 
+def test_jobdefs_put_reads_a_rules_script_from_a_file(run, tmp_path: Path) -> None:
+    script = tmp_path / "calc.csc"
+    script.write_text('FIX ("Plan", "Working")\n  AGG ("Entity");\nENDFIX\n', encoding="utf-8")
+    put = run("jobdefs", "put", "Vision", "RULES", "AggFromFile", "--plan-type", "Plan1",
+              "--script-file", str(script))
+    assert put.exit_code == 0, put.output
+    listed = run("jobdefs", "list", "Vision").output
+    assert 'RULES\tAggFromFile\t{"script": "FIX (\\"Plan\\"' in listed
+    broken = tmp_path / "broken.csc"
+    broken.write_text('"4010" = ;', encoding="utf-8")
+    bad = run("jobdefs", "put", "Vision", "RULES", "Broken", "--plan-type", "Plan1",
+              "--script-file", str(broken))
+    assert bad.exit_code == 1 and "line 1, column" in bad.output
+    missing = run("jobdefs", "put", "Vision", "RULES", "Gone", "--script-file",
+                  str(tmp_path / "gone.csc"))
+    assert missing.exit_code == 1 and "cannot read the script file" in missing.output
+
+
 def test_migrate_reports_the_revision(run) -> None:
     result = run("migrate")
     assert result.exit_code == 0 and f"schema at revision {head_revision()}" in result.output

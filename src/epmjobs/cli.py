@@ -472,11 +472,18 @@ def apps_delete(name: str, data_dir: DataDir = None) -> None:
 def jobdefs_put(application: str, job_type: str, job_name: str,
                 params: Annotated[list[str] | None, typer.Argument(help="key=value …")] = None,
                 plan_type: Annotated[str | None, typer.Option()] = None,
+                script_file: Annotated[Path | None, typer.Option(
+                    help="a rule's calc script, read from this file")] = None,
                 data_dir: DataDir = None) -> None:
     """Create or replace a job definition."""
     from epmjobs.appfile import put_definition
 
     parameters = dict(p.split("=", 1) for p in (params or []) if "=" in p)
+    if script_file is not None:
+        try:
+            parameters["script"] = script_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"cannot read the script file {script_file}: {exc}")
     try:
         put_definition(_system(data_dir), application, {
             "jobType": job_type, "jobName": job_name, "planType": plan_type,
