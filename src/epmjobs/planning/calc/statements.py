@@ -165,9 +165,9 @@ class ScriptRun:
         (Essbase's Last) or Average (weighted averages included), consolidated by their
         time balance."""
         model = self.machine.model
-        kinds = {p: d for p, d in enumerate(model.dimensions)}
-        account = next((p for p, d in kinds.items() if d.type is DimensionType.ACCOUNT), None)
-        period = next((p for p, d in kinds.items() if d.type is DimensionType.PERIOD), None)
+        types = [d.type for d in model.dimensions]
+        account = types.index(DimensionType.ACCOUNT) if DimensionType.ACCOUNT in types else None
+        period = types.index(DimensionType.PERIOD) if DimensionType.PERIOD in types else None
         if account is None or period is None:
             raise fail(f"CALC {statement.kind} needs an Account and a Period dimension",
                        statement)
