@@ -31,7 +31,7 @@ from epmjobs.planning.calc.members import fail
 from epmjobs.planning.calc.scope import Scope
 from epmjobs.planning.cube.cells import Cells
 from epmjobs.planning.cube.model import CubeModel
-from epmjobs.planning.data.export import member_names, number_text, region_cells
+from epmjobs.planning.data.export import member_names, number_text, pivot, region_cells
 from epmjobs.planning.outline.vocabulary import Density
 
 LEVELS = ("ALL", "LEVEL0", "INPUT")
@@ -136,17 +136,9 @@ class DataExportFile:
             if options.dim_header:
                 names = [self._quoted(model.dimensions[p].name) for p in others] + names
             header.append(self.delimiter.join(names) + "\n")
-        coordinate = layout.coordinate(keys, column)
-        slot = np.full(layout.sizes[column], -1, dtype=np.int64)
-        slot[nodes] = np.arange(len(nodes))
-        rows, inverse = np.unique(keys - coordinate.astype(np.int64) * layout.strides[column],
-                                  return_inverse=True)
+        rows, matrix = pivot(model, Cells(keys, values), column, nodes)
         order = _block_order(model, rows, others)
-        rank = np.empty(len(rows), dtype=np.int64)
-        rank[order] = np.arange(len(rows))
-        rows, inverse = rows[order], rank[inverse]
-        matrix = np.full((len(rows), len(nodes)), np.nan)
-        matrix[inverse, slot[coordinate]] = values
+        rows, matrix = rows[order], matrix[order]
         parts = [self._names(p, layout.coordinate(rows, p)) for p in others]
         parts += [number_text(pl.Series(matrix[:, i], nan_to_null=True))
                   .fill_null(self.missing_text) for i in range(len(nodes))]

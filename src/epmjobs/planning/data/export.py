@@ -89,13 +89,7 @@ def _position(model: CubeModel, name: str) -> int:
 def _table(model: CubeModel, cells: Cells, spec: ExportSpec, col_pos: int,
            columns: Nodes) -> tuple[pl.DataFrame, int]:
     layout = model.layout
-    col_coord = layout.coordinate(cells.keys, col_pos)
-    lookup = np.full(layout.sizes[col_pos], -1, dtype=np.int64)
-    lookup[columns] = np.arange(len(columns))
-    row_keys = cells.keys - col_coord.astype(np.int64) * layout.strides[col_pos]
-    rows, inverse = np.unique(row_keys, return_inverse=True)
-    matrix = np.full((len(rows), len(columns)), np.nan)
-    matrix[inverse, lookup[col_coord]] = cells.values
+    rows, matrix = pivot(model, cells, col_pos, columns)
     if spec.decimals is not None:
         matrix = np.round(matrix, spec.decimals)
     load_pos = _position(model, spec.row_dimensions[0])
@@ -112,6 +106,22 @@ def _table(model: CubeModel, cells: Cells, spec: ExportSpec, col_pos: int,
         .to_series() if parts else pl.Series([""] * len(rows), dtype=pl.String)
     data["cube"] = pl.Series([model.name] * len(rows), dtype=pl.String)
     return pl.DataFrame(data), len(rows)
+
+
+def pivot(model: CubeModel, cells: Cells, col_pos: int, columns: Nodes
+          ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The cells as a table: its rows (the keys with the column dimension's coordinate
+    zeroed, ascending) and a rows x ``columns`` matrix of values, NaN where missing.
+    Every cell's column member must be one of ``columns``."""
+    layout = model.layout
+    col_coord = layout.coordinate(cells.keys, col_pos)
+    lookup = np.full(layout.sizes[col_pos], -1, dtype=np.int64)
+    lookup[columns] = np.arange(len(columns))
+    row_keys = cells.keys - col_coord.astype(np.int64) * layout.strides[col_pos]
+    rows, inverse = np.unique(row_keys, return_inverse=True)
+    matrix = np.full((len(rows), len(columns)), np.nan)
+    matrix[inverse, lookup[col_coord]] = cells.values
+    return rows, matrix
 
 
 def number_text(values: pl.Series) -> pl.Series:
